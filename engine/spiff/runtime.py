@@ -1,0 +1,420 @@
+"""Running workflows: start, complete, fire timers, save and restore.
+
+This module and its siblings in `engine.spiff` are the only code that imports SpiffWorkflow.
+
+State is stored without the spec: a definition's spec objects are restored once and cached in
+memory, and an instance's state holds only its task tree and data (about half the size, and no
+spec conversion on every step). The clock is ours: SpiffWorkflow's timer module asks
+`datetime.now()`, which we route to the `Clock` active in the current context.
+"""
+from __future__ import annotations
+
+import contextvars
+import json
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable, Iterator
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.event_definitions import timer as _timer_module
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.util.task import TaskState
+
+from engine.clock import Clock
+from engine.errors import Conflict, NotFound, WorkflowError
+
+from .scripts import make_script_engine
+
+_REGISTRY = BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
+_SERIALIZER = BpmnWorkflowSerializer(_REGISTRY)
+SERIALIZER_VERSION = _SERIALIZER.VERSION
+
+# --------------------------------------------------------------------------------------------
+# The clock SpiffWorkflow's timers see
+# --------------------------------------------------------------------------------------------
+_active_clock: contextvars.ContextVar[Clock | None] = contextvars.ContextVar("zhifa_clock", default=None)
+
+
+class _ClockedDatetime(datetime):
+    """`datetime` whose now() answers from the Zhifa clock active in this context."""
+
+    @classmethod
+    def now(cls, tz=None):  # type: ignore[override]
+        clock = _active_clock.get()
+        if clock is None:
+            return datetime.now(tz)
+        now = clock.now()
+        return now.astimezone(tz) if tz is not None else now.astimezone().replace(tzinfo=None)
+
+
+_timer_module.datetime = _ClockedDatetime  # type: ignore[attr-defined]
+
+
+@contextmanager
+def _clock_in_force(clock: Clock) -> Iterator[None]:
+    token = _active_clock.set(clock)
+    try:
+        yield
+    finally:
+        _active_clock.reset(token)
+
+
+# --------------------------------------------------------------------------------------------
+# Views handed to the rest of the engine
+# --------------------------------------------------------------------------------------------
+TASK_STATE_NAMES = {
+    TaskState.READY: "ready",
+    TaskState.WAITING: "waiting",
+    TaskState.STARTED: "started",
+    TaskState.COMPLETED: "completed",
+    TaskState.ERROR: "error",
+    TaskState.CANCELLED: "cancelled",
+}
+
+
+@dataclass(frozen=True)
+class TaskView:
+    id: str
+    bpmn_id: str
+    name: str
+    lane: str | None
+    state: str
+    properties: dict[str, str]
+    data: dict[str, Any]
+    documentation: str | None = None
+
+
+@dataclass(frozen=True)
+class TimerView:
+    id: str
+    bpmn_id: str
+    name: str
+    status: str  # pending | overdue | fired | met | breached
+    due_at: datetime | None
+    started_at: str | None
+    properties: dict[str, str]
+    attached_to: str | None
+    interrupting: bool
+
+
+@dataclass
+class Definition:
+    """A runnable process definition: the parsed spec objects and their stored form."""
+
+    process_id: str
+    spec: Any
+    subprocess_specs: dict[str, Any]
+    _task_specs: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def to_state(self) -> dict[str, Any]:
+        """The spec as JSON-able data, stored once per deployed version."""
+        return {
+            "serializer_version": SERIALIZER_VERSION,
+            "spec": _REGISTRY.convert(self.spec),
+            "subprocess_specs": {k: _REGISTRY.convert(v) for k, v in self.subprocess_specs.items()},
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> "Definition":
+        spec = _REGISTRY.restore(state["spec"])
+        subs = {k: _REGISTRY.restore(v) for k, v in state.get("subprocess_specs", {}).items()}
+        return cls(process_id=spec.name, spec=spec, subprocess_specs=subs)
+
+    def task_spec(self, bpmn_id: str) -> Any:
+        if not self._task_specs:
+            for spec in [self.spec, *self.subprocess_specs.values()]:
+                for task_spec in spec.task_specs.values():
+                    self._task_specs.setdefault(task_spec.bpmn_id or task_spec.name, task_spec)
+        return self._task_specs.get(bpmn_id)
+
+
+def load_definition(files: dict[str, bytes], **kwargs: Any) -> Definition:
+    """Parse and validate a bundle of BPMN/DMN files into a runnable definition (tests, CLI)."""
+    from .parsing import parse_bundle
+
+    bundle = parse_bundle(files, **kwargs)
+    return Definition(process_id=bundle.process_id, spec=bundle.spec, subprocess_specs=bundle.subprocess_specs)
+
+
+# --------------------------------------------------------------------------------------------
+# The runtime
+# --------------------------------------------------------------------------------------------
+class Runtime:
+    """Starts and restores instances with our clock and our script functions."""
+
+    def __init__(self, clock: Clock, functions: dict[str, Callable[..., Any]]):
+        self.clock = clock
+        self.script_engine = make_script_engine(functions)
+
+    def start(self, definition: Definition, data: dict[str, Any]) -> "Instance":
+        wf = BpmnWorkflow(definition.spec, definition.subprocess_specs, script_engine=self.script_engine)
+        wf.task_tree.data = json.loads(json.dumps(data))
+        for child in wf.task_tree.children:
+            child.data = dict(wf.task_tree.data)
+        instance = Instance(self, definition, wf)
+        instance.advance()
+        return instance
+
+    def restore(self, definition: Definition, state: dict[str, Any]) -> "Instance":
+        version = state.get("serializer_version")
+        if version != SERIALIZER_VERSION:
+            return Instance(self, definition, self._restore_migrated(definition, state))
+        wf = BpmnWorkflow(definition.spec, definition.subprocess_specs, deserializing=True)
+        converter = _converter_for(BpmnWorkflow)
+        dct = dict(state["workflow"])
+        wf.tasks = converter.mapping_from_dict(dct["tasks"], UUID, workflow=wf)
+        wf.task_tree = wf.tasks.get(UUID(dct["root"]))
+        converter.set_default_attributes(wf, dct)
+        converter.subprocesses_from_dict(dict(dct["subprocesses"]), wf)
+        wf.bpmn_events = _REGISTRY.restore(dct.get("bpmn_events", []))
+        wf.script_engine = self.script_engine
+        return Instance(self, definition, wf)
+
+    def _restore_migrated(self, definition: Definition, state: dict[str, Any]) -> BpmnWorkflow:
+        """Older serializer versions: let SpiffWorkflow's migrations upgrade the full document."""
+        full = dict(state["workflow"])
+        full.update(definition.to_state())
+        full["serializer_version"] = state.get("serializer_version")
+        _SERIALIZER.migrate(full)
+        wf = _SERIALIZER.from_dict(full)
+        wf.script_engine = self.script_engine
+        return wf
+
+
+def _converter_for(cls: type) -> Any:
+    typename = _REGISTRY.typenames[cls]
+    to_dict = _REGISTRY.convert_to_dict[typename].args[1]  # partial(_obj_to_dict, typename, converter.to_dict)
+    return to_dict.__self__
+
+
+class Instance:
+    """One running workflow. Not thread-safe: build one per request from storage."""
+
+    def __init__(self, runtime: Runtime, definition: Definition, workflow: BpmnWorkflow):
+        self.runtime = runtime
+        self.definition = definition
+        self.wf = workflow
+
+    # -- reading -------------------------------------------------------------------------
+    @property
+    def completed(self) -> bool:
+        return bool(self.wf.completed)
+
+    @property
+    def data(self) -> dict[str, Any]:
+        if self.wf.completed:
+            return dict(self.wf.data or self.wf.last_task.data if self.wf.last_task else self.wf.data)
+        last = self.wf.last_task
+        return dict(last.data) if last is not None else dict(self.wf.task_tree.data)
+
+    def all_tasks(self) -> list[Any]:
+        tasks = list(self.wf.tasks.values())
+        for sub in self.wf.subprocesses.values():
+            tasks.extend(sub.tasks.values())
+        return tasks
+
+    def user_tasks(self) -> list[TaskView]:
+        """Every user task that is or was actionable (ready, completed, cancelled), oldest first."""
+        shown = TaskState.READY | TaskState.COMPLETED | TaskState.CANCELLED | TaskState.ERROR
+        return [
+            _task_view(t)
+            for t in self.all_tasks()
+            if t.task_spec.manual and t.state & shown and (t.state != TaskState.CANCELLED or _was_reached(t))
+        ]
+
+    def ready_tasks(self) -> list[TaskView]:
+        return [_task_view(t) for t in self.all_tasks() if t.task_spec.manual and t.state == TaskState.READY]
+
+    def timers(self) -> list[TimerView]:
+        now = self.runtime.clock.now()
+        views = []
+        for task in self.all_tasks():
+            view = _timer_view(task, now)
+            if view is not None:
+                views.append(view)
+        return views
+
+    # -- changing ------------------------------------------------------------------------
+    def complete_task(self, task_id: str, data: dict[str, Any]) -> TaskView:
+        task = self._task(task_id)
+        if not task.task_spec.manual:
+            raise Conflict(f"task {task_id} is not a user task")
+        if task.state != TaskState.READY:
+            raise Conflict(
+                f"task {task.task_spec.bpmn_id} is {TASK_STATE_NAMES.get(task.state, 'not ready')}, not ready"
+            )
+        merged = dict(task.data)
+        merged.update(json.loads(json.dumps(data)))
+        task.data = merged
+        with _clock_in_force(self.runtime.clock), _as_workflow_error(task.task_spec.bpmn_id):
+            task.run()
+        self.advance()
+        return _task_view(task)
+
+    def advance(self) -> None:
+        """Run engine steps (scripts, gateways) and fire every timer due as of the clock."""
+        with _clock_in_force(self.runtime.clock), _as_workflow_error(None):
+            self.wf.do_engine_steps()
+            self.wf.refresh_timers()
+            self.wf.do_engine_steps()
+
+    def fire_due_timers(self) -> list[str]:
+        before = {t.id for t in self.all_tasks() if t.state == TaskState.WAITING}
+        self.advance()
+        return [
+            t.task_spec.bpmn_id
+            for t in self.all_tasks()
+            if str(t.id) in {str(b) for b in before} and t.state == TaskState.COMPLETED and _is_timer(t.task_spec)
+        ]
+
+    def next_timer_due(self) -> datetime | None:
+        dues = [v.due_at for v in self.timers() if v.status in ("pending", "overdue") and v.due_at is not None]
+        return min(dues) if dues else None
+
+    # -- storing -------------------------------------------------------------------------
+    def dump(self) -> dict[str, Any]:
+        """The instance state without the spec, JSON-able, with the serializer version."""
+        converter = _converter_for(BpmnWorkflow)
+        wf = self.wf
+        _REGISTRY._encoder_mode = True  # noqa: SLF001 - mirrors serialize_json
+        try:
+            dct = {
+                "data": _REGISTRY.convert(_REGISTRY.clean(wf.data)),
+                "correlations": wf.correlations,
+                "last_task": str(wf.last_task.id) if wf.last_task is not None else None,
+                "success": wf.success,
+                "completed": wf.completed,
+                "tasks": converter.mapping_to_dict(wf.tasks),
+                "root": str(wf.task_tree.id),
+                "subprocesses": converter.mapping_to_dict(wf.subprocesses),
+                "bpmn_events": _REGISTRY.convert(wf.bpmn_events),
+            }
+        finally:
+            _REGISTRY._encoder_mode = False  # noqa: SLF001
+        return {"serializer_version": SERIALIZER_VERSION, "workflow": dct}
+
+    def _task(self, task_id: str) -> Any:
+        try:
+            task = self.wf.get_task_from_id(UUID(str(task_id)))
+        except (ValueError, KeyError, SpiffWorkflowException):
+            task = None
+        if task is None:
+            raise NotFound(f"task {task_id} does not exist in this case")
+        return task
+
+
+@contextmanager
+def _as_workflow_error(bpmn_id: str | None) -> Iterator[None]:
+    try:
+        yield
+    except (Conflict, NotFound):
+        raise
+    except SpiffWorkflowException as exc:
+        element = getattr(getattr(exc, "task_spec", None), "bpmn_id", None) or getattr(exc, "id", None) or bpmn_id
+        raise WorkflowError(f"the procedure could not continue at {element}: {exc}") from exc
+    except Exception as exc:  # scripts are user-written: any failure is a workflow error
+        raise WorkflowError(f"the procedure could not continue at {bpmn_id}: {exc}") from exc
+
+
+def _properties(task_spec: Any) -> dict[str, str]:
+    return dict((getattr(task_spec, "extensions", None) or {}).get("properties", {}) or {})
+
+
+def _task_view(task: Any) -> TaskView:
+    spec = task.task_spec
+    return TaskView(
+        id=str(task.id),
+        bpmn_id=spec.bpmn_id,
+        name=spec.bpmn_name or spec.bpmn_id,
+        lane=spec.lane,
+        state=TASK_STATE_NAMES.get(task.state, "future"),
+        properties=_properties(spec),
+        data=task.data,
+        documentation=getattr(spec, "documentation", None),
+    )
+
+
+def _is_timer(task_spec: Any) -> bool:
+    return isinstance(getattr(task_spec, "event_definition", None), TimerEventDefinition)
+
+
+def _was_reached(task: Any) -> bool:
+    return task.internal_data.get("event_value") is not None or task.last_state_change is not None and bool(
+        task.triggered
+    )
+
+
+def _timer_view(task: Any, now: datetime) -> TimerView | None:
+    spec = task.task_spec
+    if not _is_timer(spec):
+        return None
+    value = task.internal_data.get("event_value")
+    if task.state == TaskState.WAITING:
+        due = _parse_due(value)
+        status = "overdue" if due is not None and due <= now else "pending"
+    elif task.state == TaskState.COMPLETED:
+        due = _parse_due(value)
+        status = "fired" if _interrupting(spec) else _after_firing(task)
+    elif task.state == TaskState.CANCELLED and value is not None:
+        due = _parse_due(value)  # armed, then disarmed because the guarded work finished first
+        status = "met"
+    else:
+        return None
+    props = _properties(spec)
+    clock_start = props.get("clock_start")
+    started = task.data.get(clock_start) if clock_start else None
+    return TimerView(
+        id=str(task.id),
+        bpmn_id=spec.bpmn_id,
+        name=spec.bpmn_name or spec.bpmn_id,
+        status=status,
+        due_at=due,
+        started_at=str(started) if started is not None else None,
+        properties=props,
+        attached_to=_attached_bpmn_id(task),
+        interrupting=_interrupting(spec),
+    )
+
+
+def _parse_due(value: Any) -> datetime | None:
+    if isinstance(value, dict):  # cycle timers
+        value = value.get("next")
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = TimerEventDefinition.get_datetime(value)
+    except ValueError:
+        return None
+    return datetime.fromtimestamp(parsed.timestamp(), timezone.utc)
+
+
+def _interrupting(spec: Any) -> bool:
+    return isinstance(spec, BoundaryEvent) and bool(spec.cancel_activity)
+
+
+def _attached_task(task: Any) -> Any:
+    if not isinstance(task.task_spec, BoundaryEvent) or task.parent is None:
+        return None
+    for sibling in task.parent.children:
+        if sibling is not task and not isinstance(sibling.task_spec, BoundaryEvent):
+            return sibling
+    return None
+
+
+def _attached_bpmn_id(task: Any) -> str | None:
+    attached = _attached_task(task)
+    return attached.task_spec.bpmn_id if attached is not None else None
+
+
+def _after_firing(task: Any) -> str:
+    """A non-interrupting deadline fired: overdue while the guarded work is open, breached after."""
+    attached = _attached_task(task)
+    if attached is None:
+        return "fired"
+    return "breached" if attached.state == TaskState.COMPLETED else "overdue"
