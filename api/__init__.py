@@ -1,0 +1,33 @@
+"""The REST API: a thin shell over `engine/`. Resources parse the request, call one engine
+function inside one unit of work, and render the result; errors become application/problem+json.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, Flask
+from flask_restx import Api
+
+from engine.core import Core
+
+
+def create_app(core: Core | None = None) -> Flask:
+    from engine.settings import from_env
+
+    from . import problems
+    from .resources import auth, cases, catalogue, processes, tasks, timers
+
+    core = core or Core(from_env())
+    app = Flask(__name__)
+    app.config.update(ERROR_404_HELP=False, RESTX_MASK_SWAGGER=False, JSON_AS_ASCII=False, MAX_CONTENT_LENGTH=64 * 1024 * 1024)
+    app.json.ensure_ascii = False
+    app.extensions["zhifa"] = core
+    blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
+    api = Api(
+        blueprint, version="1", title="Zhifa 执法 API", doc="/docs",
+        description="行政执法办案与监督 · administrative law enforcement cases, tasks, statutory timers",
+        authorizations={"bearer": {"type": "apiKey", "in": "header", "name": "Authorization"}}, security="bearer",
+    )
+    problems.install(app, api)
+    for module in (auth, catalogue, cases, tasks, timers, processes):
+        api.add_namespace(module.ns)
+    app.register_blueprint(blueprint)
+    return app

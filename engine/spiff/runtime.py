@@ -101,6 +101,7 @@ class TimerView:
     properties: dict[str, str]
     attached_to: str | None
     interrupting: bool
+    armed: bool = False  # still waiting in the workflow (pending, or overdue but not yet fired)
 
 
 @dataclass
@@ -379,6 +380,7 @@ def _timer_view(task: Any, now: datetime) -> TimerView | None:
         properties=props,
         attached_to=_attached_bpmn_id(task),
         interrupting=_interrupting(spec),
+        armed=task.state == TaskState.WAITING,
     )
 
 

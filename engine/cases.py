@@ -1,0 +1,195 @@
+"""Cases: opened for a catalogue matter the agency is competent for, with a party and two or more
+certified officers; numbered gaplessly per agency and year; read within the agency tree.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from engine import audit, definitions, instances
+from engine.accounts import has_valid_certificate, require_role
+from engine.catalogue import MatterView, competent_matter
+from engine.clock import CHINA_TZ
+from engine.core import Unit
+from engine.errors import Forbidden, InvalidInput, NotFound, Problem
+from engine.models import Agency, Case, CaseOfficer, CaseSequence, TaskRow, TimerRow, User
+from engine.parties import normalise_party
+from engine.timers import TimerView, timer_view
+
+MIN_OFFICERS = 2  # APL Art. 42: at least two officers with enforcement certificates
+
+
+@dataclass(frozen=True)
+class CaseTask:
+    id: str
+    name: str
+    bpmn_id: str
+    lane: str | None
+    state: str
+    due_at: datetime | None
+    created_at: datetime
+    completed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class CaseView:
+    id: int
+    number: str
+    matter: MatterView
+    agency: dict[str, Any]
+    party: dict[str, Any]
+    summary: str
+    status: str
+    outcome: str | None
+    officers: list[dict[str, Any]]
+    opened_at: datetime
+    closed_at: datetime | None
+    definition_id: int
+    tasks: list[CaseTask]
+    timers: list[TimerView]
+
+
+def open_case(unit: Unit, matter_code: str, party: Any, officer_ids: Any, summary: str) -> CaseView:
+    require_role(unit.actor, "officer", "agency_head")
+    agency = unit.session.get(Agency, unit.actor.agency_id)
+    matter = competent_matter(unit, agency, matter_code)
+    cleaned_party = normalise_party(party)
+    officers = _certified_officers(unit, agency, officer_ids)
+    row = definitions.latest_executable(unit, matter.process_id)
+    now = unit.now
+    case = Case(
+        number=_next_number(unit, agency, now), agency_id=agency.id, matter_code=matter.code, definition_id=row.id,
+        party=cleaned_party, summary=str(summary or "").strip(), status="open", opened_at=now,
+        opened_by=unit.actor.user_id, updated_at=now, revision=0, last_audit_hash=audit.GENESIS,
+    )
+    unit.session.add(case)
+    unit.session.flush()
+    unit.session.add_all(CaseOfficer(case_id=case.id, user_id=o.id) for o in officers)
+    audit.record(unit, "case.opened", {"number": case.number, "matter": matter.code, "officers": [o.id for o in officers]}, case=case)
+    instances.start(unit, case, row, _initial_data(unit, case, matter, officers))
+    unit.session.flush()
+    return case_view(unit, case)
+
+
+def get_case(unit: Unit, case_id: int) -> CaseView:
+    return case_view(unit, visible_case(unit, case_id))
+
+
+def visible_case(unit: Unit, case_id: int) -> Case:
+    case = unit.session.get(Case, case_id)
+    if case is None:
+        raise NotFound(f"case {case_id} does not exist")
+    check_visible(unit, case.agency_id)
+    return case
+
+
+def check_visible(unit: Unit, agency_id: int) -> None:
+    path = unit.session.scalar(select(Agency.path).where(Agency.id == agency_id))
+    if path is None or not unit.actor.oversees(path):
+        raise Forbidden("this case belongs to an agency outside your scope")
+
+
+def list_cases(
+    unit: Unit, *, status: str | None = None, agency_id: int | None = None, matter_code: str | None = None,
+    q: str | None = None, page: int = 1, per_page: int = 20,
+) -> tuple[list[dict[str, Any]], int]:
+    query = select(Case, Agency).join(Agency, Agency.id == Case.agency_id).where(*scope_filter(unit))
+    if status:
+        query = query.where(Case.status == status)
+    if agency_id:
+        query = query.where(Case.agency_id == agency_id)
+    if matter_code:
+        query = query.where(Case.matter_code == matter_code)
+    if q:
+        query = query.where(Case.number.contains(q) | Case.summary.contains(q))
+    total = unit.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = unit.session.execute(query.order_by(Case.id.desc()).offset((page - 1) * per_page).limit(per_page)).all()
+    return [_summary(c, a) for c, a in rows], total
+
+
+def scope_filter(unit: Unit) -> list[Any]:
+    """Agency scope of the acting user: own agency, or the subtree for supervisors and admins."""
+    if unit.actor.has_role("supervisor", "admin"):
+        return [Agency.path.startswith(unit.actor.scope_path or unit.actor.agency_path)]
+    return [Agency.id == unit.actor.agency_id]
+
+
+def case_view(unit: Unit, case: Case) -> CaseView:
+    agency = unit.session.get(Agency, case.agency_id)
+    matter = competent_matter(unit, None, case.matter_code)
+    officers = unit.session.execute(
+        select(User.id, User.username, User.name).join(CaseOfficer, CaseOfficer.user_id == User.id)
+        .where(CaseOfficer.case_id == case.id).order_by(User.id)
+    ).all()
+    tasks = unit.session.scalars(select(TaskRow).where(TaskRow.case_id == case.id).order_by(TaskRow.created_at, TaskRow.id))
+    timers = unit.session.scalars(select(TimerRow).where(TimerRow.case_id == case.id).order_by(TimerRow.due_at))
+    return CaseView(
+        id=case.id, number=case.number, matter=matter,
+        agency={"id": agency.id, "name": agency.name, "abbreviation": agency.abbreviation},
+        party=case.party, summary=case.summary, status=case.status, outcome=case.outcome,
+        officers=[{"id": i, "username": u, "name": n} for i, u, n in officers],
+        opened_at=case.opened_at, closed_at=case.closed_at, definition_id=case.definition_id,
+        tasks=[CaseTask(t.id, t.name, t.bpmn_id, t.lane, t.state, t.due_at, t.created_at, t.completed_at) for t in tasks],
+        timers=[timer_view(t, case.number, unit.now) for t in timers],
+    )
+
+
+def _summary(case: Case, agency: Agency) -> dict[str, Any]:
+    return {
+        "id": case.id, "number": case.number, "matter_code": case.matter_code, "agency_id": agency.id,
+        "agency_name": agency.name, "party_name": case.party.get("name"), "status": case.status,
+        "outcome": case.outcome, "opened_at": case.opened_at, "closed_at": case.closed_at,
+    }
+
+
+def _certified_officers(unit: Unit, agency: Agency, officer_ids: Any) -> list[User]:
+    if not isinstance(officer_ids, list) or not all(isinstance(i, int) for i in officer_ids):
+        raise InvalidInput("officer_ids must be a list of user ids", [Problem("must be a list of integers", field="officer_ids")])
+    ids = list(dict.fromkeys(officer_ids))
+    users = {u.id: u for u in unit.session.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
+    today = unit.now.astimezone(CHINA_TZ).date()
+    problems = []
+    for i in ids:
+        user = users.get(i)
+        if user is None or user.agency_id != agency.id or "officer" not in user.roles:
+            problems.append(Problem(f"user {i} is not an officer of {agency.name}", field="officer_ids"))
+        elif not has_valid_certificate(user, today):
+            problems.append(Problem(f"officer {user.username} holds no valid enforcement certificate", field="officer_ids"))
+    if len(ids) < MIN_OFFICERS:
+        problems.append(Problem(f"at least {MIN_OFFICERS} certified officers are required (行政处罚法第四十二条)", field="officer_ids"))
+    if problems:
+        raise InvalidInput("the assigned officers are not acceptable", problems)
+    return [users[i] for i in ids]
+
+
+def _next_number(unit: Unit, agency: Agency, now: datetime) -> str:
+    """`<abbreviation>〔<year>〕<n>号`, gapless: the sequence row is locked until the case commits."""
+    year = now.astimezone(CHINA_TZ).year
+    insert = pg_insert if unit.session.bind.dialect.name == "postgresql" else sqlite_insert
+    unit.session.execute(
+        insert(CaseSequence).values(agency_id=agency.id, year=year, last_value=0).on_conflict_do_nothing()
+    )
+    seq = unit.session.scalar(
+        select(CaseSequence).where(CaseSequence.agency_id == agency.id, CaseSequence.year == year).with_for_update()
+    )
+    seq.last_value += 1
+    return f"{agency.abbreviation}〔{year}〕{seq.last_value}号"
+
+
+def _initial_data(unit: Unit, case: Case, matter: MatterView, officers: list[User]) -> dict[str, Any]:
+    opened = unit.core.now_iso()
+    return {
+        "case_id": case.id,
+        "case_number": case.number,
+        "agency_name": unit.session.get(Agency, case.agency_id).name,
+        "clue_received_at": opened,
+        "opened_at": opened,
+        "party": case.party,
+        "matter": {"code": matter.code, "name": matter.name, "legal_basis": matter.legal_basis, "category": matter.category},
+        "officer_ids": [o.id for o in officers],
+    }

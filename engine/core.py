@@ -1,0 +1,105 @@
+"""The application core: settings, database, clock, calendar and workflow runtime, built once.
+
+`Core.unit(actor)` opens one unit of work (one transaction) for one action of one user; service
+functions in the feature modules take that unit and never commit themselves.
+"""
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable, Iterator
+
+from sqlalchemy.orm import Session
+
+from engine import calendar as legal_calendar
+from engine.clock import CHINA_TZ, Clock, FrozenClock, parse_instant
+from engine.db import Database
+from engine.settings import Settings
+from engine.spiff import Definition, Runtime
+
+log = logging.getLogger("zhifa")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is acting: a user with an agency (and its path in the agency tree) and roles."""
+
+    user_id: int
+    username: str
+    name: str
+    agency_id: int
+    agency_path: str
+    roles: frozenset[str]
+    scope_path: str = ""  # the subtree a supervisor or admin oversees (a judicial bureau: its government's)
+
+    def has_role(self, *roles: str) -> bool:
+        return bool(self.roles.intersection(roles))
+
+    def oversees(self, agency_path: str) -> bool:
+        """Own agency always; the agencies of their subtree for supervisors and admins."""
+        if agency_path == self.agency_path:
+            return True
+        return self.has_role("supervisor", "admin") and agency_path.startswith(self.scope_path or self.agency_path)
+
+
+SYSTEM = Principal(0, "system", "系统", 0, "/", frozenset({"system", "admin"}), "/")
+
+
+class Core:
+    def __init__(self, settings: Settings, *, clock: Clock | None = None, db: Database | None = None):
+        self.settings = settings
+        self.clock = clock or clock_from_settings(settings)
+        self.db = db or Database(settings.database_url)
+        self.calendar = legal_calendar.load_default_calendar()
+        self.runtime = Runtime(self.clock, self.script_functions())
+        self._definitions: dict[int, Definition] = {}
+
+    def script_functions(self) -> dict[str, Callable[..., Any]]:
+        """What BPMN scripts and timer expressions may call (names checked at deployment)."""
+        cal = self.calendar
+        return {
+            "deadline": cal.deadline,
+            "due_date": lambda start, amount, unit: cal.due(start, amount, unit).date.isoformat(),
+            "now": self.now_iso,
+            "late_fee": legal_calendar.late_fee,
+        }
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def now_iso(self) -> str:
+        return self.clock.now().astimezone(CHINA_TZ).isoformat(timespec="seconds")
+
+    def definition(self, definition_id: int, load: Callable[[], dict[str, Any]]) -> Definition:
+        """Spec objects restored once per deployed version and kept (versions never change)."""
+        found = self._definitions.get(definition_id)
+        if found is None:
+            found = Definition.from_state(load())
+            self._definitions[definition_id] = found
+        return found
+
+    @contextmanager
+    def unit(self, actor: Principal = SYSTEM) -> Iterator["Unit"]:
+        with self.db.transaction() as session:
+            yield Unit(self, session, actor)
+
+
+@dataclass
+class Unit:
+    core: Core
+    session: Session
+    actor: Principal
+
+    @property
+    def now(self) -> datetime:
+        return self.core.clock.now()
+
+
+def clock_from_settings(settings: Settings) -> Clock:
+    if settings.now:
+        at = parse_instant(settings.now)
+        log.warning("ZHIFA_NOW is set: the clock is frozen at %s (demo/test mode)", at.isoformat())
+        return FrozenClock(at)
+    return Clock()

@@ -1,0 +1,260 @@
+"""Deploying procedures: BPMN + DMN with the forms and templates they name become an immutable,
+versioned definition. Nothing is stored unless everything validates; every failure is located.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+from sqlalchemy import func, select
+
+from engine import audit
+from engine.accounts import require_role
+from engine.core import Unit
+from engine.errors import DeploymentInvalid, InvalidInput, NotFound, Problem
+from engine.models import DefinitionFile, ProcessDefinition
+from engine.spiff import SERIALIZER_VERSION, Definition
+from engine.spiff.parsing import parse_bundle
+
+PROCESS_SUFFIXES = (".bpmn", ".dmn")
+
+
+@dataclass(frozen=True)
+class DefinitionView:
+    id: int
+    process_id: str
+    name: str
+    version: int
+    executable: bool
+    checksum: str
+    deployed_at: datetime
+    files: list[dict[str, str]]
+
+
+def deploy(unit: Unit, uploads: dict[str, bytes]) -> DefinitionView:
+    """Validate and store a new version (or return the latest one if nothing changed)."""
+    require_role(unit.actor, "process_designer", "admin", "system")
+    return deploy_files(unit, uploads)
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A bundle that passed every check, with all the files to store."""
+
+    bundle: Any
+    files: dict[str, bytes]
+
+    @property
+    def process_id(self) -> str:
+        return self.bundle.process_id
+
+    @property
+    def executable(self) -> bool:
+        return bool(self.bundle.executable)
+
+
+def prepare(settings: Any, uploads: dict[str, bytes]) -> Prepared:
+    """Run every deployment check without storing anything (also `zhifa process validate`)."""
+    for name, content in uploads.items():
+        if len(content) > settings.max_upload_bytes:
+            raise DeploymentInvalid(
+                "file too large", [Problem(f"larger than {settings.max_upload_bytes} bytes", file=name)]
+            )
+    process_files = {n: c for n, c in uploads.items() if n.lower().endswith(PROCESS_SUFFIXES)}
+    if not process_files:
+        raise DeploymentInvalid("no BPMN file", [Problem("upload at least one .bpmn file", field="files")])
+    forms, templates = _supporting_files(uploads, settings.forms_dir, settings.templates_dir)
+    bundle = parse_bundle(process_files, known_forms=set(forms), known_templates=set(templates), require_forms=True)
+    needed_forms = {n for t in bundle.user_tasks for n in (t.form, t.ui_form) if n}
+    needed_templates = {t.document_template for t in bundle.user_tasks if t.document_template}
+    _check_forms({n: forms[n] for n in needed_forms})
+    _check_templates({n: templates[n] for n in needed_templates})
+    files = {**process_files, **{n: forms[n] for n in needed_forms}, **{n: templates[n] for n in needed_templates}}
+    return Prepared(bundle, files)
+
+
+def deploy_files(unit: Unit, uploads: dict[str, bytes]) -> DefinitionView:
+    prepared = prepare(unit.core.settings, uploads)
+    bundle, files = prepared.bundle, prepared.files
+    checksum = _checksum(files)
+    latest = _latest(unit, bundle.process_id)
+    if latest is not None and latest.checksum == checksum:
+        return _view(unit, latest)
+    definition = Definition(bundle.process_id, bundle.spec, bundle.subprocess_specs)
+    row = ProcessDefinition(
+        process_id=bundle.process_id,
+        name=bundle.process_name or bundle.process_id,
+        version=(latest.version + 1) if latest else 1,
+        executable=bundle.executable,
+        checksum=checksum,
+        spec_state=definition.to_state(),
+        serializer_version=SERIALIZER_VERSION,
+        tasks_meta={
+            t.bpmn_id: {"name": t.name, "lane": t.lane, "form": t.form, "ui_form": t.ui_form, "template": t.document_template}
+            for t in bundle.user_tasks
+        },
+        deployed_at=unit.now,
+        deployed_by=unit.actor.user_id or None,
+    )
+    unit.session.add(row)
+    unit.session.flush()
+    for name, content in sorted(files.items()):
+        unit.session.add(
+            DefinitionFile(definition_id=row.id, filename=name, kind=_kind(name), sha256=_sha(content), content=content)
+        )
+    audit.record(unit, "process.deployed", {"process_id": row.process_id, "version": row.version, "checksum": checksum})
+    unit.session.flush()
+    return _view(unit, row)
+
+
+def deploy_directory(unit: Unit, directory: Path) -> list[DefinitionView]:
+    """Deploy every BPMN file of a folder (each with the forms and templates it names)."""
+    return [deploy_files(unit, {p.name: p.read_bytes()}) for p in sorted(directory.glob("*.bpmn"))]
+
+
+def list_definitions(unit: Unit) -> list[DefinitionView]:
+    rows = unit.session.scalars(select(ProcessDefinition).order_by(ProcessDefinition.process_id, ProcessDefinition.version))
+    return [_view(unit, r) for r in rows]
+
+
+def get_view(unit: Unit, definition_id: int) -> DefinitionView:
+    return _view(unit, get_row(unit, definition_id))
+
+
+def get_row(unit: Unit, definition_id: int) -> ProcessDefinition:
+    row = unit.session.get(ProcessDefinition, definition_id)
+    if row is None:
+        raise NotFound(f"process definition {definition_id} does not exist")
+    return row
+
+
+def latest_executable(unit: Unit, process_id: str) -> ProcessDefinition:
+    row = _latest(unit, process_id)
+    if row is None:
+        raise InvalidInput(f"procedure {process_id} is not deployed", [Problem("not deployed", field="process_id")])
+    if not row.executable:
+        raise InvalidInput(f"procedure {process_id} version {row.version} is not executable")
+    return row
+
+
+def runnable(unit: Unit, row: ProcessDefinition) -> Definition:
+    return unit.core.definition(row.id, lambda: row.spec_state)
+
+
+def file_content(unit: Unit, definition_id: int, filename: str) -> bytes:
+    content = unit.session.scalar(
+        select(DefinitionFile.content).where(
+            DefinitionFile.definition_id == definition_id, DefinitionFile.filename == filename
+        )
+    )
+    if content is None:
+        raise NotFound(f"definition {definition_id} has no file {filename}")
+    return content
+
+
+def main_xml(unit: Unit, definition_id: int) -> tuple[str, bytes]:
+    get_row(unit, definition_id)
+    row = unit.session.execute(
+        select(DefinitionFile.filename, DefinitionFile.content)
+        .where(DefinitionFile.definition_id == definition_id, DefinitionFile.kind == "bpmn")
+        .order_by(DefinitionFile.id)
+    ).first()
+    if row is None:
+        raise NotFound(f"definition {definition_id} has no BPMN file")
+    return row[0], row[1]
+
+
+def form_for(unit: Unit, definition_id: int, meta: dict[str, Any]) -> dict[str, Any]:
+    schema = json.loads(file_content(unit, definition_id, meta["form"])) if meta.get("form") else {}
+    ui = json.loads(file_content(unit, definition_id, meta["ui_form"])) if meta.get("ui_form") else {}
+    return {"schema": schema, "ui_schema": ui}
+
+
+# -- helpers ---------------------------------------------------------------------------------
+def _supporting_files(uploads: dict[str, bytes], forms_dir: Path, templates_dir: Path) -> tuple[dict, dict]:
+    forms = {p.name: p.read_bytes() for p in forms_dir.glob("*.json")} if forms_dir.is_dir() else {}
+    templates = {p.name: p.read_bytes() for p in templates_dir.glob("*.j2")} if templates_dir.is_dir() else {}
+    for name, content in uploads.items():
+        if name.endswith(".json"):
+            forms[name] = content
+        elif name.endswith(".j2"):
+            templates[name] = content
+    return forms, templates
+
+
+def _check_forms(forms: dict[str, bytes]) -> None:
+    problems = []
+    for name, content in sorted(forms.items()):
+        try:
+            schema = json.loads(content)
+        except (ValueError, UnicodeDecodeError) as exc:
+            problems.append(Problem(f"not valid JSON: {exc}", file=name, line=getattr(exc, "lineno", None)))
+            continue
+        if name.endswith(".schema.json"):
+            try:
+                Draft202012Validator.check_schema(schema)
+            except SchemaError as exc:
+                problems.append(Problem(f"not a valid JSON Schema: {exc.message}", file=name))
+    if problems:
+        raise DeploymentInvalid("a form is invalid", problems)
+
+
+def _check_templates(templates: dict[str, bytes]) -> None:
+    env = SandboxedEnvironment(autoescape=True, undefined=jinja2.StrictUndefined)
+    problems = []
+    for name, content in sorted(templates.items()):
+        try:
+            env.parse(content.decode("utf-8"))
+        except UnicodeDecodeError:
+            problems.append(Problem("not UTF-8 text", file=name))
+        except jinja2.TemplateSyntaxError as exc:
+            problems.append(Problem(f"template syntax error: {exc.message}", file=name, line=exc.lineno))
+    if problems:
+        raise DeploymentInvalid("a document template is invalid", problems)
+
+
+def _latest(unit: Unit, process_id: str) -> ProcessDefinition | None:
+    version = unit.session.scalar(
+        select(func.max(ProcessDefinition.version)).where(ProcessDefinition.process_id == process_id)
+    )
+    if version is None:
+        return None
+    return unit.session.scalar(
+        select(ProcessDefinition).where(ProcessDefinition.process_id == process_id, ProcessDefinition.version == version)
+    )
+
+
+def _view(unit: Unit, row: ProcessDefinition) -> DefinitionView:
+    files = unit.session.execute(
+        select(DefinitionFile.filename, DefinitionFile.kind, DefinitionFile.sha256)
+        .where(DefinitionFile.definition_id == row.id)
+        .order_by(DefinitionFile.filename)
+    ).all()
+    return DefinitionView(
+        row.id, row.process_id, row.name, row.version, row.executable, row.checksum, row.deployed_at,
+        [{"filename": f, "kind": k, "sha256": s} for f, k, s in files],
+    )
+
+
+def _kind(name: str) -> str:
+    if name.endswith(".bpmn"):
+        return "bpmn"
+    if name.endswith(".dmn"):
+        return "dmn"
+    return "form" if name.endswith(".json") else "template"
+
+
+def _sha(content: bytes) -> str:
+    return hashlib.sha256(content).hexdigest()
+
+
+def _checksum(files: dict[str, bytes]) -> str:
+    return _sha("\n".join(f"{n}:{_sha(c)}" for n, c in sorted(files.items())).encode())

@@ -1,0 +1,48 @@
+"""Serving: the WSGI app plus the APScheduler job that sweeps due timers."""
+from __future__ import annotations
+
+import logging
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from engine.core import Core
+from engine.timers import run_due
+
+log = logging.getLogger("zhifa.server")
+
+
+def _sweep(core: Core) -> None:
+    try:
+        advanced = run_due(core)
+        if advanced:
+            log.info("timer sweep advanced %d case(s)", advanced)
+    except Exception:  # the scheduler must survive a failed sweep; the next one retries
+        log.exception("timer sweep failed")
+
+
+def _add_job(scheduler, core: Core) -> None:  # type: ignore[no-untyped-def]
+    scheduler.add_job(
+        _sweep, "interval", seconds=core.settings.timer_sweep_seconds, args=[core], id="timers",
+        max_instances=1, coalesce=True, replace_existing=True,
+    )
+
+
+def run(core: Core, host: str, port: int) -> None:
+    from werkzeug.serving import run_simple
+
+    from api import create_app
+
+    scheduler = BackgroundScheduler(timezone="UTC")
+    _add_job(scheduler, core)
+    scheduler.start()
+    try:
+        run_simple(host, port, create_app(core), threaded=True, use_reloader=False)
+    finally:
+        scheduler.shutdown(wait=False)
+
+
+def run_scheduler_forever(core: Core) -> None:
+    scheduler = BlockingScheduler(timezone="UTC")
+    _add_job(scheduler, core)
+    scheduler.start()

@@ -1,0 +1,183 @@
+"""User tasks: list, read with their form, claim, complete.
+
+Who may do a task: the BPMN lane names the role; officer tasks also need the user to be one of the
+case's assigned officers; everything within the case's own agency. Completion locks the case, so of
+two concurrent completions of one task exactly one succeeds and the other gets a conflict.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from sqlalchemy import and_, exists, func, or_, select
+
+from engine import audit, definitions, instances
+from engine.cases import CaseView, case_view, check_visible, scope_filter
+from engine.core import Unit
+from engine.errors import Conflict, Forbidden, FormDataInvalid, InvalidInput, NotFound, Problem
+from engine.models import Agency, Case, CaseOfficer, ProcessDefinition, TaskRow
+
+OFFICER_LANE = "officer"
+
+
+@dataclass(frozen=True)
+class TaskSummary:
+    id: str
+    case_id: int
+    case_number: str
+    name: str
+    bpmn_id: str
+    lane: str | None
+    state: str
+    due_at: datetime | None
+    created_at: datetime
+    claimed_by: int | None
+
+
+@dataclass(frozen=True)
+class TaskDetail:
+    summary: TaskSummary
+    form: dict[str, Any]
+    document_template: str | None
+    data: dict[str, Any]
+
+
+def list_tasks(
+    unit: Unit, *, case_id: int | None = None, state: str | None = None, mine: bool = False,
+    page: int = 1, per_page: int = 50,
+) -> tuple[list[TaskSummary], int]:
+    query = select(TaskRow, Case.number).join(Case, Case.id == TaskRow.case_id).join(Agency, Agency.id == TaskRow.agency_id)
+    query = query.where(*scope_filter(unit))
+    if case_id is not None:
+        query = query.where(TaskRow.case_id == case_id)
+    if state:
+        query = query.where(TaskRow.state == state)
+    if mine:
+        query = query.where(*_mine_filter(unit))
+    total = unit.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = unit.session.execute(
+        query.order_by(TaskRow.due_at.is_(None), TaskRow.due_at, TaskRow.created_at)
+        .offset((page - 1) * per_page).limit(per_page)
+    ).all()
+    return [_summary(t, n) for t, n in rows], total
+
+
+def _mine_filter(unit: Unit) -> list[Any]:
+    actor = unit.actor
+    assigned = exists().where(CaseOfficer.case_id == TaskRow.case_id, CaseOfficer.user_id == actor.user_id)
+    lanes = [r for r in actor.roles if r != OFFICER_LANE]
+    lane_ok = or_(TaskRow.lane.in_(lanes), and_(TaskRow.lane == OFFICER_LANE, assigned) if actor.has_role(OFFICER_LANE) else False)
+    return [
+        TaskRow.agency_id == actor.agency_id,
+        lane_ok,
+        or_(TaskRow.claimed_by.is_(None), TaskRow.claimed_by == actor.user_id),
+    ]
+
+
+def get_task(unit: Unit, task_id: str) -> TaskDetail:
+    row, case = _visible_task(unit, task_id)
+    definition = unit.session.get(ProcessDefinition, case.definition_id)
+    meta = definition.tasks_meta.get(row.bpmn_id, {})
+    data = {}
+    if row.state == "ready":
+        instance = instances.load(unit, case)
+        data = next((t.data for t in instance.ready_tasks() if t.id == row.id), {})
+    return TaskDetail(
+        summary=_summary(row, case.number), form=definitions.form_for(unit, definition.id, meta),
+        document_template=meta.get("template"), data=data,
+    )
+
+
+def claim(unit: Unit, task_id: str) -> TaskSummary:
+    case = _lock_case_of(unit, task_id)
+    row = unit.session.get(TaskRow, task_id)
+    _check_may_do(unit, row, case)
+    if row.state != "ready":
+        raise Conflict(f"task {row.name} is {row.state}, not ready")
+    if row.claimed_by not in (None, unit.actor.user_id):
+        raise Conflict(f"task {row.name} is claimed by another user")
+    row.claimed_by = unit.actor.user_id
+    audit.record(unit, "task.claimed", {"task_id": row.id, "bpmn_id": row.bpmn_id}, case=case)
+    return _summary(row, case.number)
+
+
+def complete(unit: Unit, task_id: str, data: Any) -> CaseView:
+    if not isinstance(data, dict):
+        raise InvalidInput("data must be an object", [Problem("must be an object", field="data")])
+    case = _lock_case_of(unit, task_id)
+    row = unit.session.get(TaskRow, task_id)
+    _check_may_do(unit, row, case)
+    if row.state != "ready":
+        raise Conflict(f"task {row.name} is {row.state}, not ready")
+    if row.claimed_by not in (None, unit.actor.user_id):
+        raise Conflict(f"task {row.name} is claimed by another user")
+    definition = unit.session.get(ProcessDefinition, case.definition_id)
+    form = definitions.form_for(unit, definition.id, definition.tasks_meta.get(row.bpmn_id, {}))
+    validate_form_data(form["schema"], data)
+    instance = instances.load(unit, case)
+    instance.complete_task(task_id, data)
+    instances.save(unit, case, instance, completed_by=unit.actor.user_id)
+    audit.record(unit, "task.completed", {"task_id": row.id, "bpmn_id": row.bpmn_id, "name": row.name, "data": data}, case=case)
+    if case.status == "closed":
+        audit.record(unit, "case.closed", {"outcome": case.outcome}, case=case)
+    unit.session.flush()
+    return case_view(unit, case)
+
+
+def validate_form_data(schema: dict[str, Any], data: dict[str, Any]) -> None:
+    if not schema:
+        return
+    validator = Draft202012Validator(schema, format_checker=FormatChecker())
+    problems = [
+        Problem(error.message, field=".".join(str(p) for p in error.absolute_path) or _missing_field(error))
+        for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
+    ]
+    if problems:
+        raise FormDataInvalid("the data does not match the task's form", problems)
+
+
+def _missing_field(error: Any) -> str:
+    if error.validator == "required":
+        return str(error.message).split("'")[1] if "'" in error.message else "data"
+    if error.validator == "additionalProperties":
+        return str(error.message).split("'")[1] if "'" in error.message else "data"
+    return "data"
+
+
+def _visible_task(unit: Unit, task_id: str) -> tuple[TaskRow, Case]:
+    row = unit.session.get(TaskRow, task_id)
+    if row is None:
+        raise NotFound(f"task {task_id} does not exist")
+    check_visible(unit, row.agency_id)
+    return row, unit.session.get(Case, row.case_id)
+
+
+def _lock_case_of(unit: Unit, task_id: str) -> Case:
+    case_id = unit.session.scalar(select(TaskRow.case_id).where(TaskRow.id == task_id))
+    if case_id is None:
+        raise NotFound(f"task {task_id} does not exist")
+    case = instances.lock_case(unit, case_id)
+    unit.session.expire_all()  # re-read the projection under the lock
+    return case
+
+
+def _check_may_do(unit: Unit, row: TaskRow, case: Case) -> None:
+    actor = unit.actor
+    check_visible(unit, case.agency_id)
+    if actor.agency_id != case.agency_id:
+        raise Forbidden("only the case's own agency can work on its tasks")
+    if row.lane and not actor.has_role(row.lane):
+        raise Forbidden(f"task {row.name} is for the role {row.lane}")
+    if row.lane == OFFICER_LANE:
+        assigned = unit.session.get(CaseOfficer, (case.id, actor.user_id))
+        if assigned is None:
+            raise Forbidden(f"task {row.name} is for the case's assigned officers")
+
+
+def _summary(row: TaskRow, case_number: str) -> TaskSummary:
+    return TaskSummary(
+        row.id, row.case_id, case_number, row.name, row.bpmn_id, row.lane, row.state, row.due_at, row.created_at,
+        row.claimed_by,
+    )
