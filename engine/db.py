@@ -77,4 +77,6 @@ def upgrade(url: str, revision: str = "head") -> None:
     """Build or upgrade the schema: Alembic is the only way it is made."""
     from alembic import command
 
+    if url.startswith("sqlite"):
+        _ensure_sqlite_dir(url)
     command.upgrade(alembic_config(url), revision)

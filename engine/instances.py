@@ -46,13 +46,14 @@ def load(unit: Unit, case: Case) -> Instance:
 
 def save(unit: Unit, case: Case, instance: Instance, *, completed_by: int | None = None) -> None:
     stored = unit.session.get(ProcessInstance, case.id)
-    dumped = instance.dump()
-    stored.state = dumped["workflow"]
-    stored.serializer_version = dumped["serializer_version"]
     stored.completed = instance.completed
     timers = instance.timers()
     _sync_timers(unit, case, instance, timers)
     _sync_tasks(unit, case, instance.user_tasks(), timers, completed_by)
+    instance.compact()  # after projecting: the projections and the audit trail keep the history
+    dumped = instance.dump()
+    stored.state = dumped["workflow"]
+    stored.serializer_version = dumped["serializer_version"]
     case.revision += 1
     case.updated_at = unit.now
     if instance.completed and case.status != "closed":
@@ -64,7 +65,7 @@ def save(unit: Unit, case: Case, instance: Instance, *, completed_by: int | None
 def _sync_tasks(
     unit: Unit, case: Case, views: list[TaskView], timers: list[TimerView], completed_by: int | None
 ) -> None:
-    existing = {r.id: r for r in unit.session.scalars(select(TaskRow).where(TaskRow.case_id == case.id))}
+    existing = _rows(unit, TaskRow, [v.id for v in views])
     due = _task_deadlines(timers)
     for view in views:
         row = existing.pop(view.id, None)
@@ -82,8 +83,6 @@ def _sync_tasks(
             row.completed_by = completed_by
         row.state = view.state
         row.due_at = due.get(view.bpmn_id) if view.state == "ready" else row.due_at
-    for gone in existing.values():
-        unit.session.delete(gone)
 
 
 def _task_deadlines(timers: list[TimerView]) -> dict[str, datetime]:
@@ -98,7 +97,7 @@ def _task_deadlines(timers: list[TimerView]) -> dict[str, datetime]:
 
 
 def _sync_timers(unit: Unit, case: Case, instance: Instance, timers: list[TimerView]) -> None:
-    existing = {r.id: r for r in unit.session.scalars(select(TimerRow).where(TimerRow.case_id == case.id))}
+    existing = _rows(unit, TimerRow, [v.id for v in timers])
     for view in timers:
         status = "waiting" if view.armed else view.status
         row = existing.pop(view.id, None)
@@ -114,8 +113,13 @@ def _sync_timers(unit: Unit, case: Case, instance: Instance, timers: list[TimerV
         elif row.status != status or row.due_at != view.due_at:
             row.status = status
             row.due_at = view.due_at
-    for gone in existing.values():
-        unit.session.delete(gone)
+
+
+def _rows(unit: Unit, model: Any, ids: list[str]) -> dict[str, Any]:
+    """Projection rows of the tasks still in the workflow; rows of compacted history stay as they are."""
+    if not ids:
+        return {}
+    return {r.id: r for r in unit.session.scalars(select(model).where(model.id.in_(ids)))}
 
 
 def _task_name(instance: Instance, bpmn_id: str | None) -> str | None:

@@ -278,6 +278,25 @@ class Instance:
         dues = [v.due_at for v in self.timers() if v.status in ("pending", "overdue") and v.due_at is not None]
         return min(dues) if dues else None
 
+    # -- compacting ----------------------------------------------------------------------
+    def compact(self) -> int:
+        """Drop finished history the workflow no longer needs to run; returns tasks dropped.
+
+        SpiffWorkflow keeps every task ever run, so a case's state (and the cost of every step)
+        grows with its history. History is kept by Zhifa's projections and audit trail, so the
+        tree is cut at the lowest point that still holds every unfinished task and every open
+        boundary-event split (their joins look the split up as an ancestor).
+        """
+        dropped = 0
+        for workflow in [self.wf, *self.wf.subprocesses.values()]:
+            dropped += _compact(workflow)
+        live = set(self.wf.tasks)
+        for sub in self.wf.subprocesses.values():
+            live.update(sub.tasks)
+        for task_id in [k for k in self.wf.subprocesses if k not in live]:
+            del self.wf.subprocesses[task_id]
+        return dropped
+
     # -- storing -------------------------------------------------------------------------
     def dump(self) -> dict[str, Any]:
         """The instance state without the spec, JSON-able, with the serializer version."""
@@ -420,3 +439,46 @@ def _after_firing(task: Any) -> str:
     if attached is None:
         return "fired"
     return "breached" if attached.state == TaskState.COMPLETED else "overdue"
+
+
+_SPLITS = ("BoundaryEventSplit", "StartEventSplit")
+
+
+def _compact(workflow: Any) -> int:
+    unfinished = [t for t in workflow.tasks.values() if not t.has_state(TaskState.FINISHED_MASK)]
+    if not unfinished:
+        return 0
+    marked: set[Any] = set()
+    for task in unfinished:
+        while task is not None and task.id not in marked:
+            marked.add(task.id)
+            task = task.parent
+    node, open_splits = workflow.task_tree, []
+    while True:
+        if type(node.task_spec).__name__ in _SPLITS and any(
+            not c.has_state(TaskState.FINISHED_MASK) for c in node.children
+        ):
+            open_splits.append(node)  # its join will look it up as an ancestor
+        if not node.has_state(TaskState.FINISHED_MASK):
+            break
+        below = [c for c in node._children if c in marked]
+        if len(below) != 1:
+            break
+        node = workflow.tasks[below[0]]
+    new_root = open_splits[0] if open_splits else node
+    if new_root is workflow.task_tree:
+        return 0
+    keep: set[Any] = set()
+    stack = [new_root.id]
+    while stack:
+        task_id = stack.pop()
+        keep.add(task_id)
+        stack.extend(workflow.tasks[task_id]._children)
+    before = len(workflow.tasks)
+    new_root.data = dict(new_root.data)
+    new_root._parent = None
+    workflow.tasks = {k: v for k, v in workflow.tasks.items() if k in keep}
+    workflow.task_tree = new_root
+    if workflow.last_task is not None and workflow.last_task.id not in keep:
+        workflow.last_task = new_root
+    return before - len(workflow.tasks)

@@ -1,0 +1,157 @@
+"""Engine benchmark: case starts/s, task completions/s with 1 and 8 workers, completion #100 vs #5.
+
+    python -m bench.engine --database-url URL --json
+
+Runs the real service functions (one unit of work each: lock, load, complete, save projections,
+audit) against a fresh schema in the given database, with a 150-step loop procedure
+(bench/processes/bench_chain.bpmn, one user task with a statutory-style deadline each round).
+Not a test: it prints numbers; docs/performance.md records them.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, text
+
+from engine import cases, definitions, tasks
+from engine.accounts import principal_for_username
+from engine.clock import CHINA_TZ, FrozenClock
+from engine.core import Core
+from engine.db import Database, upgrade
+from engine.models import Agency, AgencyMatter, Matter, TaskRow, User
+from engine.seed import seed_demo
+from engine.settings import from_env
+
+HERE = Path(__file__).resolve().parent
+PARTY = {"type": "organization", "name": "广州市基准贸易有限公司", "credit_code": "91350100M000100Y43"}
+
+
+def prepare(url: str) -> Core:
+    upgrade(url)
+    scratch = Path(tempfile.mkdtemp())
+    settings = replace(from_env({}), database_url=url, data_dir=scratch, processes_dir=scratch)
+    core = Core(settings, clock=FrozenClock(datetime(2026, 3, 2, 9, 0, tzinfo=CHINA_TZ)), db=Database(url, pool_size=12))
+    seed_demo(core, "bench-password")
+    with core.unit() as unit:
+        if unit.session.get(Matter, "BENCH-001") is None:
+            files = {p.name: p.read_bytes() for p in (HERE / "processes").iterdir()}
+            definitions.deploy_files(unit, files)
+            unit.session.add(Matter(code="BENCH-001", name="基准测试事项", category="punishment", legal_basis="-",
+                                    penalty_basis=None, process_id="bench_chain", domain="bench"))
+            unit.session.flush()
+            agency_id = unit.session.scalar(select(Agency.id).where(Agency.code == "GZ-TH-SJJ"))
+            unit.session.add(AgencyMatter(agency_id=agency_id, matter_code="BENCH-001"))
+    return core
+
+
+def _officers(core: Core) -> tuple[Any, list[int]]:
+    with core.unit() as unit:
+        actor = principal_for_username(unit, "officer1")
+        ids = list(unit.session.scalars(select(User.id).where(User.username.in_(["officer1", "officer2"]))))
+    return actor, ids
+
+
+def open_cases(core: Core, n: int) -> tuple[list[int], float]:
+    actor, ids = _officers(core)
+    made = []
+    began = time.perf_counter()
+    for _ in range(n):
+        with core.unit(actor) as unit:
+            made.append(cases.open_case(unit, "BENCH-001", PARTY, ids, "基准").id)
+    return made, time.perf_counter() - began
+
+
+def ready_task(core: Core, case_id: int) -> str:
+    with core.unit() as unit:
+        return unit.session.scalar(select(TaskRow.id).where(TaskRow.case_id == case_id, TaskRow.state == "ready"))
+
+
+def complete_one(core: Core, actor: Any, case_id: int, i: int) -> float:
+    task_id = ready_task(core, case_id)
+    began = time.perf_counter()
+    with core.unit(actor) as unit:
+        tasks.complete(unit, task_id, {"note": f"第{i}步", "amount": i})
+    return time.perf_counter() - began
+
+
+def completions(core: Core, case_ids: list[int], per_case: int, workers: int) -> float:
+    actor, _ = _officers(core)
+    chunks = [case_ids[w::workers] for w in range(workers)]
+    errors: list[BaseException] = []
+
+    def work(mine: list[int]) -> None:
+        try:
+            for i in range(per_case):
+                for case_id in mine:
+                    complete_one(core, actor, case_id, i)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=work, args=(c,)) for c in chunks]
+    began = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    elapsed = time.perf_counter() - began
+    if errors:
+        raise errors[0]
+    return len(case_ids) * per_case / elapsed
+
+
+def growth(core: Core) -> float:
+    actor, _ = _officers(core)
+    (case_id,), _ = open_cases(core, 1)
+    costs = [complete_one(core, actor, case_id, i) for i in range(1, 106)]
+    early = statistics.median(costs[2:9])  # around #5
+    late = statistics.median(costs[96:103])  # around #100
+    return late / early
+
+
+def run(url: str) -> dict[str, Any]:
+    core = prepare(url)
+    _warm(core)
+    started, elapsed = open_cases(core, 200)
+    result: dict[str, Any] = {"case_starts_per_s": round(len(started) / elapsed, 1)}
+    one = completions(core, started[:20], per_case=10, workers=1)
+    eight = completions(core, started[40:120], per_case=5, workers=8)
+    result["completions_per_s"] = {"1": round(one, 1), "8": round(eight, 1)}
+    result["completion_100_over_5"] = round(growth(core), 2)
+    result["database"] = core.db.engine.dialect.name
+    if core.db.engine.dialect.name == "postgresql":
+        with core.db.engine.connect() as conn:
+            result["server"] = conn.execute(text("show server_version")).scalar()
+    return result
+
+
+def _warm(core: Core) -> None:
+    started, _ = open_cases(core, 3)
+    completions(core, started, per_case=2, workers=1)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--database-url", required=True, help="a scratch database (its schema is migrated)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    args = parser.parse_args(argv)
+    result = run(args.database_url)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for key, value in result.items():
+            print(f"{key}: {value}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
