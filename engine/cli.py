@@ -33,6 +33,8 @@ def _fail(exc: ZhifaError) -> None:
 def main() -> None:
     """Zhifa: administrative law enforcement cases on BPMN."""
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    for noisy in ("spiff", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 @main.group()

@@ -69,6 +69,8 @@ def _sync_tasks(
     due = _task_deadlines(timers)
     for view in views:
         row = existing.pop(view.id, None)
+        if row is None and view.state == "cancelled":
+            continue  # never was a task anyone saw
         if row is None:
             row = TaskRow(
                 id=view.id, case_id=case.id, agency_id=case.agency_id, bpmn_id=view.bpmn_id, name=view.name,

@@ -84,7 +84,8 @@ def clock() -> FrozenClock:
 
 @pytest.fixture
 def core(database: Database, clock: FrozenClock, tmp_path: Path) -> Core:
-    settings = replace(from_env({}), database_url=database.url, data_dir=tmp_path)
+    # Tokens outlive the weeks the tests move the clock through; expiry has its own test.
+    settings = replace(from_env({}), database_url=database.url, data_dir=tmp_path, token_ttl_seconds=400 * 86400)
     return Core(settings, clock=clock, db=database)
 
 

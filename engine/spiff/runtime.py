@@ -221,13 +221,13 @@ class Instance:
         return tasks
 
     def user_tasks(self) -> list[TaskView]:
-        """Every user task that is or was actionable (ready, completed, cancelled), oldest first."""
+        """Every user task that is ready or finished, oldest first.
+
+        Cancelled ones are included whether or not they were ever ready (SpiffWorkflow cancels
+        predicted tasks too); the projection only updates rows it already has for those.
+        """
         shown = TaskState.READY | TaskState.COMPLETED | TaskState.CANCELLED | TaskState.ERROR
-        return [
-            _task_view(t)
-            for t in self.all_tasks()
-            if t.task_spec.manual and t.state & shown and (t.state != TaskState.CANCELLED or _was_reached(t))
-        ]
+        return [_task_view(t) for t in self.all_tasks() if t.task_spec.manual and t.state & shown]
 
     def ready_tasks(self) -> list[TaskView]:
         return [_task_view(t) for t in self.all_tasks() if t.task_spec.manual and t.state == TaskState.READY]
@@ -362,12 +362,6 @@ def _task_view(task: Any) -> TaskView:
 
 def _is_timer(task_spec: Any) -> bool:
     return isinstance(getattr(task_spec, "event_definition", None), TimerEventDefinition)
-
-
-def _was_reached(task: Any) -> bool:
-    return task.internal_data.get("event_value") is not None or task.last_state_change is not None and bool(
-        task.triggered
-    )
 
 
 def _timer_view(task: Any, now: datetime) -> TimerView | None:
