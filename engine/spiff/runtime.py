@@ -168,7 +168,7 @@ class Runtime:
             return Instance(self, definition, self._restore_migrated(definition, state))
         wf = BpmnWorkflow(definition.spec, definition.subprocess_specs, deserializing=True)
         converter = _converter_for(BpmnWorkflow)
-        dct = dict(state["workflow"])
+        dct = _tasks_as_mappings(state["workflow"])
         wf.tasks = converter.mapping_from_dict(dct["tasks"], UUID, workflow=wf)
         wf.task_tree = wf.tasks.get(UUID(dct["root"]))
         converter.set_default_attributes(wf, dct)
@@ -179,13 +179,27 @@ class Runtime:
 
     def _restore_migrated(self, definition: Definition, state: dict[str, Any]) -> BpmnWorkflow:
         """Older serializer versions: let SpiffWorkflow's migrations upgrade the full document."""
-        full = dict(state["workflow"])
+        full = _tasks_as_mappings(state["workflow"])
         full.update(definition.to_state())
         full["serializer_version"] = state.get("serializer_version")
         _SERIALIZER.migrate(full)
         wf = _SERIALIZER.from_dict(full)
         wf.script_engine = self.script_engine
         return wf
+
+
+def _tasks_as_lists(dct: dict[str, Any]) -> dict[str, Any]:
+    """Task dicts become lists: restoring depends on task order, and PostgreSQL's JSONB does not
+    keep the order of object keys (every task would silently come back with empty data)."""
+    out = dict(dct, tasks=list(dct["tasks"].values()))
+    out["subprocesses"] = {k: dict(v, tasks=list(v["tasks"].values())) for k, v in dct["subprocesses"].items()}
+    return out
+
+
+def _tasks_as_mappings(dct: dict[str, Any]) -> dict[str, Any]:
+    out = dict(dct, tasks={t["id"]: t for t in dct["tasks"]})
+    out["subprocesses"] = {k: dict(v, tasks={t["id"]: t for t in v["tasks"]}) for k, v in dct["subprocesses"].items()}
+    return out
 
 
 def _converter_for(cls: type) -> Any:
@@ -317,7 +331,7 @@ class Instance:
             }
         finally:
             _REGISTRY._encoder_mode = False  # noqa: SLF001
-        return {"serializer_version": SERIALIZER_VERSION, "workflow": dct}
+        return {"serializer_version": SERIALIZER_VERSION, "workflow": _tasks_as_lists(dct)}
 
     def _task(self, task_id: str) -> Any:
         try:
