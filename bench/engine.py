@@ -141,10 +141,18 @@ def _warm(core: Core) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", required=True, help="a scratch database (its schema is migrated)")
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--database-url", help="a scratch database (its schema is migrated)")
+    target.add_argument("--start-postgres", action="store_true", help="start a throw-away PostgreSQL server for the run")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
-    result = run(args.database_url)
+    if args.start_postgres:
+        from tests.support.postgres import start_postgres
+
+        with start_postgres(dbname="zhifa_bench", durable=True) as server:
+            result = run(server.url)
+    else:
+        result = run(args.database_url)
     if args.json:
         print(json.dumps(result))
     else:

@@ -63,6 +63,8 @@ SERVER_SETTINGS = {
     "max_connections": "50",
     "jit": "off",
 }
+# Benchmarks compare with PostgreSQL as shipped: durable commits, default settings.
+DURABLE_SETTINGS = {"listen_addresses": HOST, "max_connections": "50"}
 
 _SBIN_DIRS = ("/usr/local/sbin", "/usr/sbin", "/sbin")
 # Longest socket directory that keeps ".s.PGSQL.NNNNN" inside sun_path (108).
@@ -242,7 +244,9 @@ class PostgresServer:
         bindir: Path | str | None = None,
         dbname: str = DEFAULT_DBNAME,
         startup_timeout: float = 60.0,
+        durable: bool = False,
     ) -> None:
+        self.settings = DURABLE_SETTINGS if durable else SERVER_SETTINGS
         self.bindir = Path(bindir) if bindir else find_bindir()
         self.dbname = dbname
         self.host = HOST
@@ -450,7 +454,7 @@ class PostgresServer:
             f"port={self.port}",
         ]
         argv += ["-c", f"unix_socket_directories={self.socket_dir}"]
-        for key, value in SERVER_SETTINGS.items():
+        for key, value in self.settings.items():
             argv += ["-c", f"{key}={value}"]
 
         log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
@@ -544,8 +548,12 @@ def start_postgres(
     bindir: Path | str | None = None,
     dbname: str = DEFAULT_DBNAME,
     startup_timeout: float = 60.0,
+    durable: bool = False,
 ) -> PostgresServer:
-    """Start a fresh server with database ``dbname``; call ``.stop()`` when done."""
+    """Start a fresh server with database ``dbname``; call ``.stop()`` when done.
+
+    ``durable=True`` keeps PostgreSQL's default durability (fsync, synchronous commit): for benchmarks.
+    """
     return PostgresServer(
-        bindir=bindir, dbname=dbname, startup_timeout=startup_timeout
+        bindir=bindir, dbname=dbname, startup_timeout=startup_timeout, durable=durable
     ).start()
