@@ -54,7 +54,13 @@ class CaseView:
     timers: list[TimerView]
 
 
-def open_case(unit: Unit, matter_code: str, party: Any, officer_ids: Any, summary: str) -> CaseView:
+@dataclass(frozen=True)
+class Opened:
+    id: int
+    number: str
+
+
+def open_case(unit: Unit, matter_code: str, party: Any, officer_ids: Any, summary: str) -> Opened:
     require_role(unit.actor, "officer", "agency_head")
     agency = unit.session.get(Agency, unit.actor.agency_id)
     matter = competent_matter(unit, agency, matter_code)
@@ -71,9 +77,8 @@ def open_case(unit: Unit, matter_code: str, party: Any, officer_ids: Any, summar
     unit.session.flush()
     unit.session.add_all(CaseOfficer(case_id=case.id, user_id=o.id) for o in officers)
     audit.record(unit, "case.opened", {"number": case.number, "matter": matter.code, "officers": [o.id for o in officers]}, case=case)
-    instances.start(unit, case, row, _initial_data(unit, case, matter, officers))
-    unit.session.flush()
-    return case_view(unit, case)
+    instances.start(unit, case, row, _initial_data(unit, case, matter, officers, agency))
+    return Opened(case.id, case.number)
 
 
 def get_case(unit: Unit, case_id: int) -> CaseView:
@@ -181,12 +186,12 @@ def _next_number(unit: Unit, agency: Agency, now: datetime) -> str:
     return f"{agency.abbreviation}〔{year}〕{seq.last_value}号"
 
 
-def _initial_data(unit: Unit, case: Case, matter: MatterView, officers: list[User]) -> dict[str, Any]:
+def _initial_data(unit: Unit, case: Case, matter: MatterView, officers: list[User], agency: Agency) -> dict[str, Any]:
     opened = unit.core.now_iso()
     return {
         "case_id": case.id,
         "case_number": case.number,
-        "agency_name": unit.session.get(Agency, case.agency_id).name,
+        "agency_name": agency.name,
         "clue_received_at": opened,
         "opened_at": opened,
         "party": case.party,

@@ -17,7 +17,7 @@ from engine import calendar as legal_calendar
 from engine.clock import CHINA_TZ, Clock, FrozenClock, parse_instant
 from engine.db import Database
 from engine.settings import Settings
-from engine.spiff import Definition, Runtime
+from engine.spiff import Runtime
 
 log = logging.getLogger("zhifa")
 
@@ -54,7 +54,7 @@ class Core:
         self.db = db or Database(settings.database_url)
         self.calendar = legal_calendar.load_default_calendar()
         self.runtime = Runtime(self.clock, self.script_functions())
-        self._definitions: dict[int, Definition] = {}
+        self._definitions: dict[int, Any] = {}
 
     def script_functions(self) -> dict[str, Callable[..., Any]]:
         """What BPMN scripts and timer expressions may call (names checked at deployment)."""
@@ -72,12 +72,11 @@ class Core:
     def now_iso(self) -> str:
         return self.clock.now().astimezone(CHINA_TZ).isoformat(timespec="seconds")
 
-    def definition(self, definition_id: int, load: Callable[[], dict[str, Any]]) -> Definition:
-        """Spec objects restored once per deployed version and kept (versions never change)."""
+    def cached_definition(self, definition_id: int, load: Callable[[], Any]) -> Any:
+        """A deployed version's specs and forms, loaded once and kept (versions never change)."""
         found = self._definitions.get(definition_id)
         if found is None:
-            found = Definition.from_state(load())
-            self._definitions[definition_id] = found
+            found = self._definitions[definition_id] = load()
         return found
 
     @contextmanager

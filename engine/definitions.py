@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import jinja2
 from jinja2.sandbox import SandboxedEnvironment
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
 from sqlalchemy import func, select
 
@@ -145,8 +145,42 @@ def latest_executable(unit: Unit, process_id: str) -> ProcessDefinition:
     return row
 
 
-def runnable(unit: Unit, row: ProcessDefinition) -> Definition:
-    return unit.core.definition(row.id, lambda: row.spec_state)
+@dataclass
+class TaskForm:
+    schema: dict[str, Any]
+    ui_schema: dict[str, Any]
+    validator: Draft202012Validator | None
+
+
+@dataclass
+class Deployed:
+    """What never changes about a deployed version, kept in memory once loaded."""
+
+    id: int
+    runnable: Definition
+    tasks_meta: dict[str, Any]
+    forms: dict[str, TaskForm] = field(default_factory=dict)
+
+
+def deployed(unit: Unit, definition_id: int) -> Deployed:
+    return unit.core.cached_definition(definition_id, lambda: _load(unit, definition_id))
+
+
+def _load(unit: Unit, definition_id: int) -> Deployed:
+    row = get_row(unit, definition_id)
+    return Deployed(row.id, Definition.from_state(row.spec_state), dict(row.tasks_meta))
+
+
+def task_form(unit: Unit, definition_id: int, bpmn_id: str) -> TaskForm:
+    found = deployed(unit, definition_id)
+    form = found.forms.get(bpmn_id)
+    if form is None:
+        meta = found.tasks_meta.get(bpmn_id, {})
+        schema = json.loads(file_content(unit, definition_id, meta["form"])) if meta.get("form") else {}
+        ui = json.loads(file_content(unit, definition_id, meta["ui_form"])) if meta.get("ui_form") else {}
+        validator = Draft202012Validator(schema, format_checker=FormatChecker()) if schema else None
+        form = found.forms[bpmn_id] = TaskForm(schema, ui, validator)
+    return form
 
 
 def file_content(unit: Unit, definition_id: int, filename: str) -> bytes:
@@ -170,12 +204,6 @@ def main_xml(unit: Unit, definition_id: int) -> tuple[str, bytes]:
     if row is None:
         raise NotFound(f"definition {definition_id} has no BPMN file")
     return row[0], row[1]
-
-
-def form_for(unit: Unit, definition_id: int, meta: dict[str, Any]) -> dict[str, Any]:
-    schema = json.loads(file_content(unit, definition_id, meta["form"])) if meta.get("form") else {}
-    ui = json.loads(file_content(unit, definition_id, meta["ui_form"])) if meta.get("ui_form") else {}
-    return {"schema": schema, "ui_schema": ui}
 
 
 # -- helpers ---------------------------------------------------------------------------------

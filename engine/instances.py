@@ -24,7 +24,7 @@ def lock_case(unit: Unit, case_id: int) -> Case:
 
 
 def start(unit: Unit, case: Case, row: ProcessDefinition, data: dict[str, Any]) -> Instance:
-    instance = unit.core.runtime.start(definitions.runnable(unit, row), data)
+    instance = unit.core.runtime.start(definitions.deployed(unit, row.id).runnable, data)
     unit.session.add(
         ProcessInstance(
             case_id=case.id, definition_id=row.id, serializer_version="", state={}, completed=False
@@ -38,9 +38,9 @@ def load(unit: Unit, case: Case) -> Instance:
     stored = unit.session.get(ProcessInstance, case.id)
     if stored is None:
         raise NotFound(f"case {case.number} has no workflow")
-    row = definitions.get_row(unit, stored.definition_id)
     return unit.core.runtime.restore(
-        definitions.runnable(unit, row), {"serializer_version": stored.serializer_version, "workflow": stored.state}
+        definitions.deployed(unit, stored.definition_id).runnable,
+        {"serializer_version": stored.serializer_version, "workflow": stored.state},
     )
 
 

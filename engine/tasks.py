@@ -10,14 +10,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema import Draft202012Validator
 from sqlalchemy import and_, exists, func, or_, select
 
 from engine import audit, definitions, instances
-from engine.cases import CaseView, case_view, check_visible, scope_filter
+from engine.cases import check_visible, scope_filter
 from engine.core import Unit
 from engine.errors import Conflict, Forbidden, FormDataInvalid, InvalidInput, NotFound, Problem
-from engine.models import Agency, Case, CaseOfficer, ProcessDefinition, TaskRow
+from engine.models import Agency, Case, CaseOfficer, TaskRow
 
 OFFICER_LANE = "officer"
 
@@ -78,58 +78,51 @@ def _mine_filter(unit: Unit) -> list[Any]:
 
 def get_task(unit: Unit, task_id: str) -> TaskDetail:
     row, case = _visible_task(unit, task_id)
-    definition = unit.session.get(ProcessDefinition, case.definition_id)
-    meta = definition.tasks_meta.get(row.bpmn_id, {})
+    found = definitions.deployed(unit, case.definition_id)
+    form = definitions.task_form(unit, case.definition_id, row.bpmn_id)
     data = {}
     if row.state == "ready":
         instance = instances.load(unit, case)
         data = next((t.data for t in instance.ready_tasks() if t.id == row.id), {})
     return TaskDetail(
-        summary=_summary(row, case.number), form=definitions.form_for(unit, definition.id, meta),
-        document_template=meta.get("template"), data=data,
+        summary=_summary(row, case.number), form={"schema": form.schema, "ui_schema": form.ui_schema},
+        document_template=found.tasks_meta.get(row.bpmn_id, {}).get("template"), data=data,
     )
 
 
 def claim(unit: Unit, task_id: str) -> TaskSummary:
-    case = _lock_case_of(unit, task_id)
-    row = unit.session.get(TaskRow, task_id)
+    case, row = _locked(unit, task_id)
     _check_may_do(unit, row, case)
-    if row.state != "ready":
-        raise Conflict(f"task {row.name} is {row.state}, not ready")
-    if row.claimed_by not in (None, unit.actor.user_id):
-        raise Conflict(f"task {row.name} is claimed by another user")
     row.claimed_by = unit.actor.user_id
     audit.record(unit, "task.claimed", {"task_id": row.id, "bpmn_id": row.bpmn_id}, case=case)
     return _summary(row, case.number)
 
 
-def complete(unit: Unit, task_id: str, data: Any) -> CaseView:
+@dataclass(frozen=True)
+class Completed:
+    case_id: int
+    case_status: str
+    ready_task_ids: list[str]
+
+
+def complete(unit: Unit, task_id: str, data: Any) -> Completed:
     if not isinstance(data, dict):
         raise InvalidInput("data must be an object", [Problem("must be an object", field="data")])
-    case = _lock_case_of(unit, task_id)
-    row = unit.session.get(TaskRow, task_id)
+    case, row = _locked(unit, task_id)
     _check_may_do(unit, row, case)
-    if row.state != "ready":
-        raise Conflict(f"task {row.name} is {row.state}, not ready")
-    if row.claimed_by not in (None, unit.actor.user_id):
-        raise Conflict(f"task {row.name} is claimed by another user")
-    definition = unit.session.get(ProcessDefinition, case.definition_id)
-    form = definitions.form_for(unit, definition.id, definition.tasks_meta.get(row.bpmn_id, {}))
-    validate_form_data(form["schema"], data)
+    validate_form_data(definitions.task_form(unit, case.definition_id, row.bpmn_id).validator, data)
     instance = instances.load(unit, case)
     instance.complete_task(task_id, data)
     instances.save(unit, case, instance, completed_by=unit.actor.user_id)
     audit.record(unit, "task.completed", {"task_id": row.id, "bpmn_id": row.bpmn_id, "name": row.name, "data": data}, case=case)
     if case.status == "closed":
         audit.record(unit, "case.closed", {"outcome": case.outcome}, case=case)
-    unit.session.flush()
-    return case_view(unit, case)
+    return Completed(case.id, case.status, [t.id for t in instance.ready_tasks()])
 
 
-def validate_form_data(schema: dict[str, Any], data: dict[str, Any]) -> None:
-    if not schema:
+def validate_form_data(validator: Draft202012Validator | None, data: dict[str, Any]) -> None:
+    if validator is None:
         return
-    validator = Draft202012Validator(schema, format_checker=FormatChecker())
     problems = [
         Problem(error.message, field=".".join(str(p) for p in error.absolute_path) or _missing_field(error))
         for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
@@ -154,19 +147,25 @@ def _visible_task(unit: Unit, task_id: str) -> tuple[TaskRow, Case]:
     return row, unit.session.get(Case, row.case_id)
 
 
-def _lock_case_of(unit: Unit, task_id: str) -> Case:
-    case_id = unit.session.scalar(select(TaskRow.case_id).where(TaskRow.id == task_id))
-    if case_id is None:
+def _locked(unit: Unit, task_id: str) -> tuple[Case, TaskRow]:
+    """Lock the task's case (the per-case lock), then read the task under that lock."""
+    case_of_task = select(TaskRow.case_id).where(TaskRow.id == task_id).scalar_subquery()
+    case = unit.session.scalar(select(Case).where(Case.id == case_of_task).with_for_update())
+    row = unit.session.get(TaskRow, task_id) if case is not None else None
+    if case is None or row is None:
         raise NotFound(f"task {task_id} does not exist")
-    case = instances.lock_case(unit, case_id)
-    unit.session.expire_all()  # re-read the projection under the lock
-    return case
+    if row.state != "ready":
+        check_visible(unit, case.agency_id)
+        raise Conflict(f"task {row.name} is {row.state}, not ready")
+    if row.claimed_by not in (None, unit.actor.user_id):
+        raise Conflict(f"task {row.name} is claimed by another user")
+    return case, row
 
 
 def _check_may_do(unit: Unit, row: TaskRow, case: Case) -> None:
     actor = unit.actor
-    check_visible(unit, case.agency_id)
     if actor.agency_id != case.agency_id:
+        check_visible(unit, case.agency_id)
         raise Forbidden("only the case's own agency can work on its tasks")
     if row.lane and not actor.has_role(row.lane):
         raise Forbidden(f"task {row.name} is for the role {row.lane}")

@@ -35,7 +35,8 @@ class Cases(Resource):
         """立案登记 · open a case"""
         body = json_body()
         with unit() as u:
-            view = cases.open_case(u, body.get("matter_code"), body.get("party"), body.get("officer_ids"), body.get("summary", ""))
+            opened = cases.open_case(u, body.get("matter_code"), body.get("party"), body.get("officer_ids"), body.get("summary", ""))
+            view = cases.get_case(u, opened.id)
         return render(view), 201
 
     @ns.param("status", "open | closed")

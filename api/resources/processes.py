@@ -27,11 +27,15 @@ class Processes(Resource):
         if not uploads:
             raise InvalidInput("no files uploaded", [Problem("send one or more multipart parts named files", field="files")])
         files = {}
-        for storage in uploads:
-            name = (storage.filename or "").rsplit("/", 1)[-1]
-            if not name:
-                raise InvalidInput("a file part has no filename", [Problem("filename required", field="files")])
-            files[name] = storage.read()
+        try:
+            for storage in uploads:
+                name = (storage.filename or "").rsplit("/", 1)[-1]
+                if not name:
+                    raise InvalidInput("a file part has no filename", [Problem("filename required", field="files")])
+                files[name] = storage.read()
+        finally:
+            for storage in uploads:
+                storage.close()
         with unit() as u:
             view = definitions.deploy(u, files)
         return {"id": view.id, "process_id": view.process_id, "version": view.version, **render(view)}, 201

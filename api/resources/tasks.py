@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import request
 from flask_restx import Namespace, Resource, fields
 
-from engine import tasks
+from engine import cases, tasks
 
 from ..context import int_arg, json_body, page, render, unit
 
@@ -62,4 +62,5 @@ class Complete(Resource):
         """办理任务 · complete a task"""
         body = json_body()
         with unit() as u:
-            return render(tasks.complete(u, task_id, body.get("data")))
+            done = tasks.complete(u, task_id, body.get("data"))
+            return render(cases.get_case(u, done.case_id))
