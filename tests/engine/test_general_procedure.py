@@ -398,7 +398,7 @@ def test_punish_after_statement_and_payment_in_time(make_case):
     assert (due_day(p17), p17.started_at) == ("2026-04-21", iso("2026-03-30T10:00"))
 
     close_and_archive(case, "executed", "2026-04-02T10:00")
-    statuses = {t.bpmn_id: t.status for t in case.inst.timers()}
+    statuses = {t.bpmn_id: t.status for t in case.all_timers()}
     assert statuses == {
         "timer_p2_filing": "met", "timer_p5_handling": "met", "timer_p6_case_review": "met",
         "timer_p7_statement": "met", "timer_p11_service": "met", "timer_p12_payment": "met",
@@ -684,7 +684,7 @@ def test_user_tasks_lanes_forms_and_templates(make_case):
     # the runtime reports the same lanes
     case = file_case(make_case())
     assert case.task("investigate").lane == "officer"
-    seen = {t.bpmn_id: t.lane for t in case.inst.user_tasks()}
+    seen = {t.bpmn_id: t.lane for t in case.all_user_tasks()}
     assert seen == {"verify_clue": "officer", "approve_filing": "agency_head", "investigate": "officer"}
 
 
