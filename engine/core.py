@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable, Iterator
 
@@ -90,6 +90,7 @@ class Unit:
     core: Core
     session: Session
     actor: Principal
+    held: dict[Any, Any] = field(default_factory=dict)  # rows this unit keeps a strong reference to
 
     @property
     def now(self) -> datetime:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 
 from engine import definitions
 from engine.core import Unit
@@ -25,32 +25,45 @@ def lock_case(unit: Unit, case_id: int) -> Case:
 
 def start(unit: Unit, case: Case, row: ProcessDefinition, data: dict[str, Any]) -> Instance:
     instance = unit.core.runtime.start(definitions.deployed(unit, row.id).runnable, data)
-    unit.session.add(
-        ProcessInstance(
-            case_id=case.id, definition_id=row.id, serializer_version="", state={}, completed=False
-        )
+    stored = ProcessInstance(
+        case_id=case.id, definition_id=row.id, serializer_version="", state={}, completed=False, projected={}
     )
+    unit.session.add(stored)
+    unit.held[("instance", case.id)] = stored
     save(unit, case, instance)
     return instance
 
 
 def load(unit: Unit, case: Case) -> Instance:
-    stored = unit.session.get(ProcessInstance, case.id)
-    if stored is None:
-        raise NotFound(f"case {case.number} has no workflow")
+    stored = _stored(unit, case)
     return unit.core.runtime.restore(
         definitions.deployed(unit, stored.definition_id).runnable,
         {"serializer_version": stored.serializer_version, "workflow": stored.state},
     )
 
 
+def _stored(unit: Unit, case: Case) -> ProcessInstance:
+    # Held by the unit: the session's identity map alone is weak and would read the row twice.
+    stored = unit.held.get(("instance", case.id))
+    if stored is None:
+        stored = unit.session.get(ProcessInstance, case.id)
+        if stored is None:
+            raise NotFound(f"case {case.number} has no workflow")
+        unit.held[("instance", case.id)] = stored
+    return stored
+
+
 def save(unit: Unit, case: Case, instance: Instance, *, completed_by: int | None = None) -> None:
-    stored = unit.session.get(ProcessInstance, case.id)
+    """Project tasks and timers (writing only what changed since the last save), then store the state."""
+    stored = _stored(unit, case)
     stored.completed = instance.completed
     timers = instance.timers()
-    _sync_timers(unit, case, instance, timers)
-    _sync_tasks(unit, case, instance.user_tasks(), timers, completed_by)
+    written = dict(stored.projected or {})
+    written["timers"] = _sync_timers(unit, case, instance, timers, written.get("timers", {}))
+    written["tasks"] = _sync_tasks(unit, case, instance.user_tasks(), timers, completed_by, written.get("tasks", {}))
     instance.compact()  # after projecting: the projections and the audit trail keep the history
+    live = instance.task_ids()
+    stored.projected = {kind: {k: v for k, v in rows.items() if k in live} for kind, rows in written.items()}
     dumped = instance.dump()
     stored.state = dumped["workflow"]
     stored.serializer_version = dumped["serializer_version"]
@@ -63,28 +76,35 @@ def save(unit: Unit, case: Case, instance: Instance, *, completed_by: int | None
 
 
 def _sync_tasks(
-    unit: Unit, case: Case, views: list[TaskView], timers: list[TimerView], completed_by: int | None
-) -> None:
-    existing = _rows(unit, TaskRow, [v.id for v in views])
+    unit: Unit, case: Case, views: list[TaskView], timers: list[TimerView], completed_by: int | None,
+    written: dict[str, list[Any]],
+) -> dict[str, list[Any]]:
     due = _task_deadlines(timers)
+    inserts, updates, now = [], [], unit.now
     for view in views:
-        row = existing.pop(view.id, None)
-        if row is None and view.state == "cancelled":
-            continue  # never was a task anyone saw
-        if row is None:
-            row = TaskRow(
-                id=view.id, case_id=case.id, agency_id=case.agency_id, bpmn_id=view.bpmn_id, name=view.name,
-                lane=view.lane, state=view.state, form=view.properties.get("formJsonSchemaFilename"),
-                created_at=unit.now,
-            )
-            unit.session.add(row)
-        elif row.state == view.state and row.due_at == due.get(view.bpmn_id if view.state == "ready" else ""):
+        due_at = due.get(view.bpmn_id) if view.state == "ready" else None
+        mark = [view.state, due_at.isoformat() if due_at else None]
+        before = written.get(view.id)
+        if before == mark or (before is None and view.state == "cancelled"):
+            continue  # unchanged, or cancelled before anyone saw it
+        written[view.id] = mark
+        if before is None:
+            inserts.append({
+                "id": view.id, "case_id": case.id, "agency_id": case.agency_id, "bpmn_id": view.bpmn_id,
+                "name": view.name, "lane": view.lane, "state": view.state, "created_at": now, "due_at": due_at,
+                "form": view.properties.get("formJsonSchemaFilename"),
+                "completed_at": now if view.state == "completed" else None,
+                "completed_by": completed_by if view.state == "completed" else None,
+            })
             continue
-        if view.state == "completed" and row.completed_at is None:
-            row.completed_at = unit.now
-            row.completed_by = completed_by
-        row.state = view.state
-        row.due_at = due.get(view.bpmn_id) if view.state == "ready" else row.due_at
+        change: dict[str, Any] = {"id": view.id, "state": view.state}
+        if view.state == "ready":
+            change["due_at"] = due_at
+        if view.state == "completed" and before[0] != "completed":
+            change.update(completed_at=now, completed_by=completed_by)
+        updates.append(change)
+    _write(unit, TaskRow, inserts, updates)
+    return written
 
 
 def _task_deadlines(timers: list[TimerView]) -> dict[str, datetime]:
@@ -98,30 +118,37 @@ def _task_deadlines(timers: list[TimerView]) -> dict[str, datetime]:
     return due
 
 
-def _sync_timers(unit: Unit, case: Case, instance: Instance, timers: list[TimerView]) -> None:
-    existing = _rows(unit, TimerRow, [v.id for v in timers])
+def _sync_timers(
+    unit: Unit, case: Case, instance: Instance, timers: list[TimerView], written: dict[str, list[Any]]
+) -> dict[str, list[Any]]:
+    inserts, updates = [], []
     for view in timers:
         status = "waiting" if view.armed else view.status
-        row = existing.pop(view.id, None)
-        if row is None:
-            amount, unit_name = _limit(view.properties.get("limit"))
-            row = TimerRow(
-                id=view.id, case_id=case.id, agency_id=case.agency_id, bpmn_id=view.bpmn_id, name=view.name,
-                task_name=_task_name(instance, view.attached_to), kind=view.properties.get("kind"),
-                legal_basis=view.properties.get("legal_basis"), limit_amount=amount, limit_unit=unit_name,
-                started_at=view.started_at, due_at=view.due_at, status=status, interrupting=view.interrupting,
-            )
-            unit.session.add(row)
-        elif row.status != status or row.due_at != view.due_at:
-            row.status = status
-            row.due_at = view.due_at
+        mark = [status, view.due_at.isoformat() if view.due_at else None]
+        before = written.get(view.id)
+        if before == mark:
+            continue
+        written[view.id] = mark
+        if before is not None:
+            updates.append({"id": view.id, "status": status, "due_at": view.due_at})
+            continue
+        amount, unit_name = _limit(view.properties.get("limit"))
+        inserts.append({
+            "id": view.id, "case_id": case.id, "agency_id": case.agency_id, "bpmn_id": view.bpmn_id,
+            "name": view.name, "task_name": _task_name(instance, view.attached_to), "kind": view.properties.get("kind"),
+            "legal_basis": view.properties.get("legal_basis"), "limit_amount": amount, "limit_unit": unit_name,
+            "started_at": view.started_at, "due_at": view.due_at, "status": status, "interrupting": view.interrupting,
+        })
+    _write(unit, TimerRow, inserts, updates)
+    return written
 
 
-def _rows(unit: Unit, model: Any, ids: list[str]) -> dict[str, Any]:
-    """Projection rows of the tasks still in the workflow; rows of compacted history stay as they are."""
-    if not ids:
-        return {}
-    return {r.id: r for r in unit.session.scalars(select(model).where(model.id.in_(ids)))}
+def _write(unit: Unit, model: Any, inserts: list[dict[str, Any]], updates: list[dict[str, Any]]) -> None:
+    if inserts:
+        unit.session.execute(insert(model), inserts)
+    for change in updates:  # few per step; each row has its own columns to change
+        row_id = change.pop("id")
+        unit.session.execute(update(model).where(model.id == row_id).values(**change))
 
 
 def _task_name(instance: Instance, bpmn_id: str | None) -> str | None:

@@ -201,6 +201,8 @@ class ProcessInstance(Base):
     serializer_version: Mapped[str] = mapped_column(String(10))
     state: Mapped[dict[str, Any]] = mapped_column(JSONType)
     completed: Mapped[bool] = mapped_column(Boolean)
+    # What the task and timer projections last got for the tasks still in the tree: id -> [state, due].
+    projected: Mapped[dict[str, Any]] = mapped_column(JSONType)
 
 
 class TaskRow(Base):

@@ -234,6 +234,9 @@ class Instance:
             tasks.extend(sub.tasks.values())
         return tasks
 
+    def task_ids(self) -> set[str]:
+        return {str(t.id) for t in self.all_tasks()}
+
     def user_tasks(self) -> list[TaskView]:
         """Every user task that is ready or finished, oldest first.
 

@@ -179,6 +179,7 @@ def upgrade() -> None:
     sa.Column('serializer_version', sa.String(length=10), nullable=False),
     sa.Column('state', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('completed', sa.Boolean(), nullable=False),
+    sa.Column('projected', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_process_instances_case_id_cases')),
     sa.ForeignKeyConstraint(['definition_id'], ['process_definitions.id'], name=op.f('fk_process_instances_definition_id_process_definitions')),
     sa.PrimaryKeyConstraint('case_id', name=op.f('pk_process_instances'))
