@@ -1,0 +1,272 @@
+"""The `zhifa` command, run in-process with click's CliRunner against fresh SQLite files.
+
+Every invocation gets ZHIFA_DATABASE_URL (a throw-away database) and ZHIFA_NOW (a frozen clock),
+so nothing depends on the real date.
+"""
+from __future__ import annotations
+
+import re
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner, Result
+from sqlalchemy import create_engine, func, pool, select
+from sqlalchemy.orm import Session
+
+from engine.cli import main
+from engine.db import upgrade
+from engine.models import AuditEvent, Case, ProcessDefinition, TimerRow
+from tests.conftest import PASSWORD
+
+ROOT = Path(__file__).resolve().parents[2]
+GENERAL = ROOT / "processes" / "general_punishment.bpmn"
+MONDAY = "2026-03-02T09:00:00+08:00"
+
+
+def minimal_bpmn(process_id: str, *, task_tag: str = "userTask", task_name: str = "核查") -> str:
+    return f"""<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="defs" targetNamespace="http://zhifa.test">
+  <bpmn:process id="{process_id}" name="测试程序" isExecutable="true">
+    <bpmn:laneSet id="lanes">
+      <bpmn:lane id="lane_officer" name="officer">
+        <bpmn:flowNodeRef>start</bpmn:flowNodeRef>
+        <bpmn:flowNodeRef>check</bpmn:flowNodeRef>
+        <bpmn:flowNodeRef>end</bpmn:flowNodeRef>
+      </bpmn:lane>
+    </bpmn:laneSet>
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:{task_tag} id="check" name="{task_name}">
+      <bpmn:extensionElements>
+        <spiffworkflow:properties>
+          <spiffworkflow:property name="formJsonSchemaFilename" value="verify_clue.schema.json"/>
+        </spiffworkflow:properties>
+      </bpmn:extensionElements>
+      <bpmn:incoming>f1</bpmn:incoming>
+      <bpmn:outgoing>f2</bpmn:outgoing>
+    </bpmn:{task_tag}>
+    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="check"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="check" targetRef="end"/>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+class Zhifa:
+    """Runs `zhifa ...` against one database with a frozen clock."""
+
+    def __init__(self, db_file: Path, now: str = MONDAY):
+        self.db_file = db_file
+        self.url = f"sqlite:///{db_file}"
+        self.now = now
+
+    def __call__(self, *args: str, now: str | None = None) -> Result:
+        env = {
+            "ZHIFA_DATABASE_URL": self.url,
+            "ZHIFA_DATA_DIR": str(self.db_file.parent),
+            "ZHIFA_NOW": now or self.now,
+            "ZHIFA_DEMO_PASSWORD": PASSWORD,
+        }
+        return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+
+    def query(self, statement: Any) -> list[Any]:
+        engine = create_engine(self.url, poolclass=pool.NullPool)
+        try:
+            with Session(engine) as session:
+                return list(session.execute(statement).all())
+        finally:
+            engine.dispose()
+
+
+def copy_database(source: Path, target: Path) -> None:
+    """SQLite's backup API: a consistent copy including what is still in the write-ahead log."""
+    with closing(sqlite3.connect(source)) as src, closing(sqlite3.connect(target)) as dst:
+        src.backup(dst)
+
+
+@pytest.fixture(scope="module")
+def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("cli-template") / "migrated.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="module")
+def seeded_template(tmp_path_factory: pytest.TempPathFactory, migrated_template: Path) -> Path:
+    path = tmp_path_factory.mktemp("cli-seeded") / "seeded.db"
+    copy_database(migrated_template, path)
+    result = Zhifa(path)("seed-demo")
+    assert result.exit_code == 0, result.output
+    return path
+
+
+@pytest.fixture
+def zhifa(tmp_path: Path, migrated_template: Path) -> Zhifa:
+    """A freshly migrated, empty database."""
+    copy_database(migrated_template, tmp_path / "zhifa.db")
+    return Zhifa(tmp_path / "zhifa.db")
+
+
+@pytest.fixture
+def demo(tmp_path: Path, seeded_template: Path) -> Zhifa:
+    """A database with the demo data (three cases at different stages, opened Monday 2026-03-02)."""
+    copy_database(seeded_template, tmp_path / "zhifa.db")
+    return Zhifa(tmp_path / "zhifa.db")
+
+
+# -- calendar ------------------------------------------------------------------------------------------
+def test_calendar_working_days(zhifa: Zhifa) -> None:
+    result = zhifa("calendar", "due", "2026-03-02", "15", "--working")
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "2026-03-23"
+
+
+def test_calendar_days_into_a_year_without_holiday_data_are_provisional(zhifa: Zhifa) -> None:
+    result = zhifa("calendar", "due", "2026-12-07", "60", "--calendar")
+    assert result.exit_code == 0, result.output
+    assert result.output.strip().endswith("(provisional)")
+    assert result.output.strip().startswith("2027-02-0")
+
+
+def test_calendar_days_in_a_known_year_are_not_provisional(zhifa: Zhifa) -> None:
+    # 90 days from 2026-03-02 is Sunday 2026-05-31: the last day moves to Monday 2026-06-01.
+    result = zhifa("calendar", "due", "2026-03-02", "90", "--calendar")
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "2026-06-01"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(["calendar", "due", "2026-03-02", "15"], id="no-unit"),
+        pytest.param(["calendar", "due", "2026-03-02", "many", "--working"], id="amount-not-a-number"),
+        pytest.param(["calendar", "due", "2026-02-30", "15", "--working"], id="no-such-date"),
+    ],
+)
+def test_calendar_usage_errors(zhifa: Zhifa, args: list[str]) -> None:
+    result = zhifa(*args)
+    assert result.exit_code == 2, result.output
+    assert "Error" in result.output
+
+
+# -- database and demo --------------------------------------------------------------------------------
+def test_db_upgrade_builds_a_new_database_and_is_repeatable(tmp_path: Path) -> None:
+    zhifa = Zhifa(tmp_path / "new" / "zhifa.db")
+    first = zhifa("db", "upgrade")
+    assert first.exit_code == 0, first.output
+    assert "newest schema" in first.output
+    assert zhifa.db_file.is_file()
+    assert zhifa.query(select(func.count()).select_from(Case)) == [(0,)]
+    again = zhifa("db", "upgrade")
+    assert again.exit_code == 0 and "newest schema" in again.output
+
+
+def test_seed_demo_once(zhifa: Zhifa) -> None:
+    first = zhifa("seed-demo")
+    assert first.exit_code == 0, first.output
+    assert "demo data created" in first.output
+    numbers = [n for (n,) in zhifa.query(select(Case.number).order_by(Case.id))]
+    assert numbers == ["穗天市监〔2026〕1号", "穗天市监〔2026〕2号", "穗天市监〔2026〕3号"]
+    second = zhifa("seed-demo")
+    assert second.exit_code == 0, second.output
+    assert "already present" in second.output
+    assert [n for (n,) in zhifa.query(select(Case.number).order_by(Case.id))] == numbers
+    assert zhifa.query(select(func.count()).select_from(ProcessDefinition)) == [(1,)]
+
+
+# -- timers -------------------------------------------------------------------------------------------
+def _p2_of_first_case(demo: Zhifa) -> str:
+    [(status,)] = demo.query(
+        select(TimerRow.status).join(Case, Case.id == TimerRow.case_id)
+        .where(Case.number == "穗天市监〔2026〕1号", TimerRow.bpmn_id == "timer_p2_filing")
+    )
+    return status
+
+
+def test_timers_run_once_fires_what_is_due(demo: Zhifa) -> None:
+    # Case 1 waits at verify_clue; its 15-working-day filing limit (P2) ends Monday 2026-03-23 24:00.
+    before = demo("timers", "run", "--once", now="2026-03-23T12:00:00+08:00")
+    assert before.exit_code == 0, before.output
+    assert _p2_of_first_case(demo) == "waiting"
+
+    result = demo("timers", "run", "--once", now="2026-03-24T00:00:01+08:00")
+    assert result.exit_code == 0, result.output
+    match = re.search(r"fired timers in (\d+) case", result.output)
+    assert match and int(match.group(1)) >= 1, result.output
+    # A non-interrupting deadline that fired stays "overdue" while the filing work is still open.
+    assert _p2_of_first_case(demo) == "overdue"
+    fired = demo.query(select(AuditEvent.detail).where(AuditEvent.action == "timer.fired"))
+    assert any(d["bpmn_id"] == "timer_p2_filing" for (d,) in fired)
+
+    again = demo("timers", "run", "--once", now="2026-03-24T00:00:01+08:00")
+    assert again.exit_code == 0
+    assert "fired timers in 0 case(s)" in again.output
+
+
+# -- process validate / deploy -----------------------------------------------------------------------------
+def test_process_validate_the_general_procedure(zhifa: Zhifa) -> None:
+    result = zhifa("process", "validate", str(GENERAL))
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "ok: general_punishment (executable)"
+
+
+def test_process_validate_a_broken_bpmn_names_file_line_and_element(zhifa: Zhifa, tmp_path: Path) -> None:
+    text = minimal_bpmn("zz_cli_broken", task_tag="serviceTask")
+    path = tmp_path / "broken.bpmn"
+    path.write_text(text, encoding="utf-8")
+    line = text[: text.index("<bpmn:serviceTask")].count("\n") + 1
+    result = zhifa("process", "validate", str(path))
+    assert result.exit_code == 1, result.output
+    assert "service tasks are not supported" in result.output
+    assert f"broken.bpmn:{line} [check]" in result.output
+
+
+def test_process_validate_refuses_an_external_entity(zhifa: Zhifa, tmp_path: Path) -> None:
+    path = tmp_path / "xxe.bpmn"
+    path.write_bytes(b"""<?xml version="1.0"?>
+<!DOCTYPE d [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL">&xxe;</bpmn:definitions>
+""")
+    result = zhifa("process", "validate", str(path))
+    assert result.exit_code == 1, result.output
+    assert "xxe.bpmn:2" in result.output and "DOCTYPE" in result.output
+    assert "root:" not in result.output
+
+
+def test_process_validate_needs_an_existing_file(zhifa: Zhifa, tmp_path: Path) -> None:
+    result = zhifa("process", "validate", str(tmp_path / "missing.bpmn"))
+    assert result.exit_code == 2
+
+
+def test_process_deploy_versions(demo: Zhifa, tmp_path: Path) -> None:
+    same = demo("process", "deploy", str(GENERAL))
+    assert same.exit_code == 0, same.output
+    assert "deployed general_punishment version 1" in same.output  # unchanged: no new version
+
+    path = tmp_path / "screening.bpmn"
+    path.write_text(minimal_bpmn("zz_cli_screening"), encoding="utf-8")
+    first = demo("process", "deploy", str(path))
+    assert first.exit_code == 0, first.output
+    assert "deployed zz_cli_screening version 1" in first.output
+    path.write_text(minimal_bpmn("zz_cli_screening", task_name="核查线索"), encoding="utf-8")
+    second = demo("process", "deploy", str(path))
+    assert second.exit_code == 0, second.output
+    assert "deployed zz_cli_screening version 2" in second.output
+    versions = demo.query(select(ProcessDefinition.process_id, ProcessDefinition.version).order_by(ProcessDefinition.id))
+    assert [tuple(v) for v in versions] == [("general_punishment", 1), ("zz_cli_screening", 1), ("zz_cli_screening", 2)]
+
+
+def test_process_deploy_of_a_broken_bpmn_stores_nothing(demo: Zhifa, tmp_path: Path) -> None:
+    path = tmp_path / "broken.bpmn"
+    path.write_text(minimal_bpmn("zz_cli_broken", task_tag="serviceTask"), encoding="utf-8")
+    before = demo.query(select(func.count()).select_from(ProcessDefinition))
+    audit_before = demo.query(select(func.count()).select_from(AuditEvent))
+    result = demo("process", "deploy", str(path))
+    assert result.exit_code == 1, result.output
+    assert "[check]" in result.output
+    assert demo.query(select(func.count()).select_from(ProcessDefinition)) == before
+    assert demo.query(select(func.count()).select_from(AuditEvent)) == audit_before
