@@ -17,7 +17,7 @@ def create_app(core: Core | None = None) -> Flask:
 
     core = core or Core(from_env())
     app = Flask(__name__)
-    app.config.update(RESTX_JSON={"ensure_ascii": False}, RESTX_ERROR_404_HELP=False, RESTX_MASK_SWAGGER=False, JSON_AS_ASCII=False, MAX_CONTENT_LENGTH=64 * 1024 * 1024)
+    app.config.update(ERROR_INCLUDE_MESSAGE=False, RESTX_JSON={"ensure_ascii": False}, RESTX_ERROR_404_HELP=False, RESTX_MASK_SWAGGER=False, JSON_AS_ASCII=False, MAX_CONTENT_LENGTH=64 * 1024 * 1024)
     app.json.ensure_ascii = False
     app.extensions["zhifa"] = core
     blueprint = Blueprint("api", __name__, url_prefix="/api/v1")

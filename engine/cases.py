@@ -153,7 +153,7 @@ def _summary(case: Case, agency: Agency) -> dict[str, Any]:
 
 
 def _certified_officers(unit: Unit, agency: Agency, officer_ids: Any) -> list[User]:
-    if not isinstance(officer_ids, list) or not all(isinstance(i, int) for i in officer_ids):
+    if not isinstance(officer_ids, list) or not all(type(i) is int for i in officer_ids):  # bool is not an id
         raise InvalidInput("officer_ids must be a list of user ids", [Problem("must be a list of integers", field="officer_ids")])
     ids = list(dict.fromkeys(officer_ids))
     users = {u.id: u for u in unit.session.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
@@ -161,7 +161,7 @@ def _certified_officers(unit: Unit, agency: Agency, officer_ids: Any) -> list[Us
     problems = []
     for i in ids:
         user = users.get(i)
-        if user is None or user.agency_id != agency.id or "officer" not in user.roles:
+        if user is None or not user.active or user.agency_id != agency.id or "officer" not in user.roles:
             problems.append(Problem(f"user {i} is not an officer of {agency.name}", field="officer_ids"))
         elif not has_valid_certificate(user, today):
             problems.append(Problem(f"officer {user.username} holds no valid enforcement certificate", field="officer_ids"))

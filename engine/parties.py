@@ -34,11 +34,11 @@ def normalise_party(party: Any) -> dict[str, Any]:
         raise InvalidInput("party must be an object", [Problem("must be an object", field="party")])
     problems: list[Problem] = []
     kind = party.get("type")
-    name = str(party.get("name") or "").strip()
+    name = party.get("name").strip() if isinstance(party.get("name"), str) else ""
     if kind not in ("person", "organization"):
         problems.append(Problem("must be 'person' or 'organization'", field="party.type"))
     if not name:
-        problems.append(Problem("the party's name is required", field="party.name"))
+        problems.append(Problem("the party's name is required (text)", field="party.name"))
     cleaned = {k: v for k, v in party.items() if isinstance(k, str) and isinstance(v, (str, int, float)) or v is None}
     cleaned["name"] = name
     if kind == "person":

@@ -70,6 +70,7 @@ def _mine_filter(unit: Unit) -> list[Any]:
     lanes = [r for r in actor.roles if r != OFFICER_LANE]
     lane_ok = or_(TaskRow.lane.in_(lanes), and_(TaskRow.lane == OFFICER_LANE, assigned) if actor.has_role(OFFICER_LANE) else False)
     return [
+        TaskRow.state == "ready",
         TaskRow.agency_id == actor.agency_id,
         lane_ok,
         or_(TaskRow.claimed_by.is_(None), TaskRow.claimed_by == actor.user_id),
