@@ -8,9 +8,10 @@ no case, no case number, no audit event, no task state changed.
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import delete, func, select, update
@@ -300,7 +301,7 @@ BAD_FORMS = [
         {**_without(VERIFY, "recommendation_reasons"), "clue_source": "rumour", "extra": True},
         {"recommendation_reasons", "clue_source", "extra"}, id="three-problems-at-once",
     ),
-    pytest.param({}, set(k for k in VERIFY if k != "excluded_period_note"), id="empty"),
+    pytest.param({}, {k for k in VERIFY if k != "excluded_period_note"}, id="empty"),
 ]
 
 

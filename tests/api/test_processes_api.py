@@ -13,8 +13,9 @@ from __future__ import annotations
 import io
 import json
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import delete, func, select
@@ -367,4 +368,14 @@ def test_only_non_process_files_is_422(login: Any, core: Core) -> None:
     before = stored(core)
     problem = assert_problem(deploy(login("designer1"), {"readme.txt": b"hello"}), 422)
     assert problem["errors"]
+    assert stored(core) == before
+
+
+def test_a_request_over_the_servers_size_limit_is_413_problem(login: Any, core: Core) -> None:
+    before = stored(core)
+    response = login("designer1").post(
+        "/api/v1/processes", environ_overrides={"CONTENT_LENGTH": str(100 * 1024 * 1024)},
+        **multipart({"files": [(minimal_bpmn(unique_id()), "screening.bpmn")]}),
+    )
+    assert_problem(response, 413)
     assert stored(core) == before

@@ -3,7 +3,9 @@ case lists (paging, filters, agency scope), task lists (mine), timers and a case
 """
 from __future__ import annotations
 
-from typing import Any, Iterator
+import itertools
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import select, update
@@ -281,4 +283,4 @@ def test_case_audit_trail(login: Any, staged: dict[str, int]) -> None:
     assert [e["action"] for e in events] == ["case.opened", "task.completed", "task.completed", "task.completed"]
     assert [e["detail"]["bpmn_id"] for e in events[1:]] == ["verify_clue", "approve_filing", "investigate"]
     assert events[0]["prev_hash"] == "0" * 64
-    assert all(e["prev_hash"] == p["hash"] for p, e in zip(events, events[1:]))
+    assert all(e["prev_hash"] == p["hash"] for p, e in itertools.pairwise(events))

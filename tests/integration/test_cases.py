@@ -6,8 +6,9 @@ officers of the agency (行政处罚法第四十二条), an officer or agency he
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import delete, func, select, update
@@ -18,7 +19,18 @@ from engine.clock import CHINA_TZ, FrozenClock
 from engine.core import Core, Principal
 from engine.demo import STEP_DATA
 from engine.errors import Forbidden, InvalidInput, NotFound
-from engine.models import Agency, AgencyMatter, AuditEvent, Case, CaseOfficer, CaseSequence, Matter, TaskRow, TimerRow, User
+from engine.models import (
+    Agency,
+    AgencyMatter,
+    AuditEvent,
+    Case,
+    CaseOfficer,
+    CaseSequence,
+    Matter,
+    TaskRow,
+    TimerRow,
+    User,
+)
 from tests.conftest import CASE_TABLES, START
 
 PRICE_TAGS = "440201003001"
@@ -306,9 +318,8 @@ def test_cases_are_read_within_the_agency_tree(core: Core) -> None:
         assert cases.get_case(unit, tianhe.id).id == tianhe.id
         items, total = cases.list_cases(unit)
         assert total == 2 and {c["number"] for c in items} == {tianhe.number, yuexiu.number}
-    with core.unit(principal(core, "officer1")) as unit:
-        with pytest.raises(NotFound):
-            cases.get_case(unit, 999_999)
+    with core.unit(principal(core, "officer1")) as unit, pytest.raises(NotFound):
+        cases.get_case(unit, 999_999)
 
 
 def test_the_whole_city_but_not_another_city(core: Core) -> None:
@@ -325,9 +336,8 @@ def test_assigned_officers_are_recorded(core: Core) -> None:
     assert assigned == set(ids(core, "officer3", "officer4"))
     # And only they do the officer tasks of the case: officer1 of 天河 is refused.
     [task] = [t for t in view.tasks if t.bpmn_id == "verify_clue"]
-    with core.unit(principal(core, "officer1")) as unit:
-        with pytest.raises(Forbidden):
-            tasks.complete(unit, task.id, STEP_DATA["verify_clue"])
+    with core.unit(principal(core, "officer1")) as unit, pytest.raises(Forbidden):
+        tasks.complete(unit, task.id, STEP_DATA["verify_clue"])
     with core.unit(principal(core, "officer4")) as unit:
         tasks.complete(unit, task.id, STEP_DATA["verify_clue"])
         after = cases.get_case(unit, view.id)
