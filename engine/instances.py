@@ -23,6 +23,11 @@ def lock_case(unit: Unit, case_id: int) -> Case:
     return case
 
 
+def try_lock_case(unit: Unit, case_id: int) -> Case | None:
+    """The per-case lock, or None at once if another transaction holds it (FOR UPDATE SKIP LOCKED)."""
+    return unit.session.scalar(select(Case).where(Case.id == case_id).with_for_update(skip_locked=True))
+
+
 def start(unit: Unit, case: Case, row: ProcessDefinition, data: dict[str, Any]) -> Instance:
     instance = unit.core.runtime.start(definitions.deployed(unit, row.id).runnable, data)
     stored = ProcessInstance(

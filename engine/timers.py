@@ -111,7 +111,9 @@ def _due_case_ids(core: Core, limit: int) -> list[int]:
 
 
 def _advance_case(unit: Unit, case_id: int) -> bool:
-    case = instances.lock_case(unit, case_id)
+    case = instances.try_lock_case(unit, case_id)
+    if case is None:  # another sweep or a request holds the case; what is still due fires next sweep
+        return False
     due = unit.session.scalars(
         select(TimerRow).where(TimerRow.case_id == case_id, TimerRow.status == "waiting", TimerRow.due_at <= unit.now)
     ).all()
