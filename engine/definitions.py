@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,7 @@ class DefinitionView:
     checksum: str
     deployed_at: datetime
     files: list[dict[str, str]]
+    created: bool = False  # False when the same files were deployed before (nothing new stored)
 
 
 def deploy(unit: Unit, uploads: dict[str, bytes]) -> DefinitionView:
@@ -87,7 +88,7 @@ def deploy_files(unit: Unit, uploads: dict[str, bytes]) -> DefinitionView:
     checksum = _checksum(files)
     latest = _latest(unit, bundle.process_id)
     if latest is not None and latest.checksum == checksum:
-        return _view(unit, latest)
+        return _view(unit, latest)  # idempotent: the same files make no new version
     definition = Definition(bundle.process_id, bundle.spec, bundle.subprocess_specs)
     row = ProcessDefinition(
         process_id=bundle.process_id,
@@ -112,7 +113,7 @@ def deploy_files(unit: Unit, uploads: dict[str, bytes]) -> DefinitionView:
         )
     audit.record(unit, "process.deployed", {"process_id": row.process_id, "version": row.version, "checksum": checksum})
     unit.session.flush()
-    return _view(unit, row)
+    return replace(_view(unit, row), created=True)
 
 
 def deploy_directory(unit: Unit, directory: Path) -> list[DefinitionView]:

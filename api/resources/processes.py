@@ -19,7 +19,8 @@ class Processes(Resource):
         with unit() as u:
             return {"items": render(definitions.list_definitions(u))}
 
-    @ns.response(201, "deployed")
+    @ns.response(201, "deployed as a new version")
+    @ns.response(200, "the same files were deployed before: that version")
     @ns.response(422, "invalid: errors name file, line and BPMN element")
     def post(self):  # type: ignore[no-untyped-def]
         """部署程序 · deploy BPMN/DMN (+ forms, templates): multipart parts named `files`"""
@@ -38,7 +39,7 @@ class Processes(Resource):
                 storage.close()
         with unit() as u:
             view = definitions.deploy(u, files)
-        return {"id": view.id, "process_id": view.process_id, "version": view.version, **render(view)}, 201
+        return {"id": view.id, "process_id": view.process_id, "version": view.version, **render(view)}, 201 if view.created else 200
 
 
 @ns.route("/<int:definition_id>")
