@@ -8,7 +8,7 @@ from sqlalchemy import insert, select, update
 
 from engine import definitions
 from engine.core import Unit
-from engine.errors import NotFound
+from engine.errors import NotFound, ZhifaError
 from engine.models import Case, ProcessDefinition, ProcessInstance, TaskRow, TimerRow
 from engine.spiff import Instance, TaskView, TimerView
 
@@ -143,6 +143,7 @@ def _sync_timers(
             "name": view.name, "task_name": _task_name(instance, view.attached_to), "kind": view.properties.get("kind"),
             "legal_basis": view.properties.get("legal_basis"), "limit_amount": amount, "limit_unit": unit_name,
             "started_at": view.started_at, "due_at": view.due_at, "status": status, "interrupting": view.interrupting,
+            "provisional": _provisional(unit, view.started_at, amount, unit_name),
         })
     _write(unit, TimerRow, inserts, updates)
     return written
@@ -161,6 +162,16 @@ def _task_name(instance: Instance, bpmn_id: str | None) -> str | None:
         return None
     spec = instance.definition.task_spec(bpmn_id)
     return (getattr(spec, "bpmn_name", None) or bpmn_id) if spec is not None else bpmn_id
+
+
+def _provisional(unit: Unit, started_at: str | None, amount: int | None, unit_name: str | None) -> bool:
+    """Whether the statutory period runs through a year the State Council has not published yet."""
+    if not (started_at and amount and unit_name):
+        return False
+    try:
+        return unit.core.calendar.due(started_at, amount, unit_name).provisional
+    except (ValueError, TypeError, ZhifaError):
+        return False
 
 
 def _limit(text: str | None) -> tuple[int | None, str | None]:

@@ -249,6 +249,8 @@ class TimerRow(Base):
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     status: Mapped[str] = mapped_column(String(20))  # waiting | overdue | fired | met | breached
     interrupting: Mapped[bool] = mapped_column(Boolean)
+    # Due date computed through a year with no published holiday notice (a provisional calendar).
+    provisional: Mapped[bool] = mapped_column(Boolean)
 
 
 class AuditEvent(Base):

@@ -36,6 +36,7 @@ class TimerView:
     legal_basis: str | None
     limit: dict[str, Any]
     status: str
+    provisional: bool
 
 
 def timer_view(row: TimerRow, case_number: str, as_of: datetime) -> TimerView:
@@ -43,7 +44,7 @@ def timer_view(row: TimerRow, case_number: str, as_of: datetime) -> TimerView:
         id=row.id, case_id=row.case_id, case_number=case_number, agency_id=row.agency_id, name=row.name,
         bpmn_id=row.bpmn_id, task_name=row.task_name, kind=row.kind, due_at=row.due_at, started_at=row.started_at,
         legal_basis=row.legal_basis, limit={"amount": row.limit_amount, "unit": row.limit_unit},
-        status=_status(row, as_of),
+        status=_status(row, as_of), provisional=row.provisional,
     )
 
 

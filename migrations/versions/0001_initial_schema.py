@@ -223,6 +223,7 @@ def upgrade() -> None:
     sa.Column('due_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('interrupting', sa.Boolean(), nullable=False),
+    sa.Column('provisional', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_timers_agency_id_agencies')),
     sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_timers_case_id_cases')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_timers'))

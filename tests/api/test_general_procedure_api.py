@@ -107,3 +107,16 @@ def test_supervisor_sees_overdue_filing_limit_in_the_city(login: Any, clock: Fro
     assert pending["total"] == 1
     # An officer of another district sees nothing of it.
     assert login("officer3").get("/api/v1/timers").get_json()["total"] == 0
+
+
+def test_a_deadline_in_a_year_without_a_holiday_notice_is_provisional(login: Any, clock: FrozenClock) -> None:
+    clock.set(at("2026-11-27T10:00:00"))
+    officer, case = open_case(login)
+    assert timers_by_bpmn(case)["timer_p2_filing"]["provisional"] is False  # ends in December 2026
+    head = login("head1")
+    officer.complete(case["id"], "verify_clue", STEP_DATA["verify_clue"])
+    case = head.complete(case["id"], "approve_filing", STEP_DATA["approve_filing"])
+    p5 = timers_by_bpmn(case)["timer_p5_handling"]
+    # 90 days from 2026-11-27 end on 2027-02-25, counted through the provisional 2027 calendar.
+    assert p5["provisional"] is True
+    assert p5["due_at"].startswith("2027-02-25T15:59:59")
