@@ -16,7 +16,7 @@ def valid_id_number(value: str) -> bool:
     """GB 11643-1999 citizen identity number: 17 digits and a MOD 11-2 check character."""
     if not re.fullmatch(r"\d{17}[\dX]", value):
         return False
-    total = sum(int(d) * w for d, w in zip(value[:17], _ID_WEIGHTS))
+    total = sum(int(d) * w for d, w in zip(value[:17], _ID_WEIGHTS, strict=True))
     return _ID_CHECK[total % 11] == value[17]
 
 
@@ -24,7 +24,7 @@ def valid_credit_code(value: str) -> bool:
     """GB 32100-2015 unified social credit code: 18 characters with a MOD 31 check character."""
     if len(value) != 18 or any(c not in _USCC_ALPHABET for c in value):
         return False
-    total = sum(_USCC_ALPHABET.index(c) * w for c, w in zip(value[:17], _USCC_WEIGHTS))
+    total = sum(_USCC_ALPHABET.index(c) * w for c, w in zip(value[:17], _USCC_WEIGHTS, strict=True))
     return _USCC_ALPHABET[(31 - total % 31) % 31] == value[17]
 
 
