@@ -319,21 +319,19 @@ class Instance:
         """The instance state without the spec, JSON-able, with the serializer version."""
         converter = _converter_for(BpmnWorkflow)
         wf = self.wf
-        _REGISTRY._encoder_mode = True  # noqa: SLF001 - mirrors serialize_json
-        try:
-            dct = {
-                "data": _REGISTRY.convert(_REGISTRY.clean(wf.data)),
-                "correlations": wf.correlations,
-                "last_task": str(wf.last_task.id) if wf.last_task is not None else None,
-                "success": wf.success,
-                "completed": wf.completed,
-                "tasks": converter.mapping_to_dict(wf.tasks),
-                "root": str(wf.task_tree.id),
-                "subprocesses": converter.mapping_to_dict(wf.subprocesses),
-                "bpmn_events": _REGISTRY.convert(wf.bpmn_events),
-            }
-        finally:
-            _REGISTRY._encoder_mode = False  # noqa: SLF001
+        # The registry's full (recursive) conversion, not its encoder mode: that mode is a flag on the
+        # shared registry, which concurrent requests would flip under each other.
+        dct = {
+            "data": _REGISTRY.convert(_REGISTRY.clean(wf.data)),
+            "correlations": wf.correlations,
+            "last_task": str(wf.last_task.id) if wf.last_task is not None else None,
+            "success": wf.success,
+            "completed": wf.completed,
+            "tasks": converter.mapping_to_dict(wf.tasks),
+            "root": str(wf.task_tree.id),
+            "subprocesses": converter.mapping_to_dict(wf.subprocesses),
+            "bpmn_events": _REGISTRY.convert(wf.bpmn_events),
+        }
         return {"serializer_version": SERIALIZER_VERSION, "workflow": _tasks_as_lists(dct)}
 
     def _task(self, task_id: str) -> Any:
