@@ -25,7 +25,8 @@ class Database:
             self.engine: Engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
             _sqlite_serialized_writes(self.engine)
         else:
-            self.engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+            # No ping per checkout (a round trip per transaction): connections are recycled hourly instead.
+            self.engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=3600)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager

@@ -14,7 +14,8 @@ import jinja2
 from jinja2.sandbox import SandboxedEnvironment
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
-from sqlalchemy import func, select
+from sqlalchemy import select
+from sqlalchemy.orm import defer
 
 from engine import audit
 from engine.accounts import require_role
@@ -251,13 +252,13 @@ def _check_templates(templates: dict[str, bytes]) -> None:
 
 
 def _latest(unit: Unit, process_id: str) -> ProcessDefinition | None:
-    version = unit.session.scalar(
-        select(func.max(ProcessDefinition.version)).where(ProcessDefinition.process_id == process_id)
-    )
-    if version is None:
-        return None
+    """The newest version's row, without its (large) stored spec."""
     return unit.session.scalar(
-        select(ProcessDefinition).where(ProcessDefinition.process_id == process_id, ProcessDefinition.version == version)
+        select(ProcessDefinition)
+        .options(defer(ProcessDefinition.spec_state), defer(ProcessDefinition.tasks_meta))
+        .where(ProcessDefinition.process_id == process_id)
+        .order_by(ProcessDefinition.version.desc())
+        .limit(1)
     )
 
 
