@@ -14,7 +14,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from engine import audit, definitions, instances
 from engine.accounts import has_valid_certificate, require_role
 from engine.catalogue import MatterView, competent_matter
-from engine.clock import CHINA_TZ
+from engine.clock import CHINA_TZ, parse_instant
 from engine.core import Unit
 from engine.errors import Forbidden, InvalidInput, NotFound, Problem
 from engine.models import Agency, Case, CaseOfficer, CaseSequence, TaskRow, TimerRow, User
@@ -60,11 +60,16 @@ class Opened:
     number: str
 
 
-def open_case(unit: Unit, matter_code: str, party: Any, officer_ids: Any, summary: str) -> Opened:
+def open_case(
+    unit: Unit, matter_code: str, party: Any, officer_ids: Any, summary: str, clue_received_at: Any = None
+) -> Opened:
+    """Register a case. `clue_received_at` (when the clue was found or the complaint received) starts the
+    filing clock (SAMR-Proc Art. 18); it defaults to now."""
     require_role(unit.actor, "officer", "agency_head")
     agency = unit.session.get(Agency, unit.actor.agency_id)
     matter = competent_matter(unit, agency, matter_code)
     cleaned_party = normalise_party(party)
+    clue_at = _clue_received_at(unit, clue_received_at)
     officers = _certified_officers(unit, agency, officer_ids)
     row = definitions.latest_executable(unit, matter.process_id)
     now = unit.now
@@ -77,7 +82,9 @@ def open_case(unit: Unit, matter_code: str, party: Any, officer_ids: Any, summar
     unit.session.flush()
     unit.session.add_all(CaseOfficer(case_id=case.id, user_id=o.id) for o in officers)
     audit.record(unit, "case.opened", {"number": case.number, "matter": matter.code, "officers": [o.id for o in officers]}, case=case)
-    instances.start(unit, case, row, _initial_data(unit, case, matter, officers, agency))
+    data = _initial_data(unit, case, matter, officers, agency)
+    data["clue_received_at"] = clue_at or data["opened_at"]
+    instances.start(unit, case, row, data)
     return Opened(case.id, case.number)
 
 
@@ -184,6 +191,19 @@ def _next_number(unit: Unit, agency: Agency, now: datetime) -> str:
     )
     seq.last_value += 1
     return f"{agency.abbreviation}〔{year}〕{seq.last_value}号"
+
+
+def _clue_received_at(unit: Unit, value: Any) -> str | None:
+    if value is None:
+        return None
+    problem = [Problem("ISO 8601 with a UTC offset, not in the future, e.g. 2026-03-02T09:00:00+08:00", field="clue_received_at")]
+    try:
+        at = parse_instant(value) if isinstance(value, str) else None
+    except ValueError:
+        at = None
+    if at is None or at > unit.now:
+        raise InvalidInput("clue_received_at is not a valid past instant", problem)
+    return at.astimezone(CHINA_TZ).isoformat(timespec="seconds")
 
 
 def _initial_data(unit: Unit, case: Case, matter: MatterView, officers: list[User], agency: Agency) -> dict[str, Any]:

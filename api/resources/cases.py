@@ -22,6 +22,7 @@ new_case = ns.model("NewCase", {
     "party": fields.Nested(party, required=True),
     "officer_ids": fields.List(fields.Integer, required=True, min_items=2),
     "summary": fields.String,
+    "clue_received_at": fields.String(description="线索发现/收到时间 (ISO 8601 with offset); starts the filing clock; default now"),
 })
 
 
@@ -35,7 +36,10 @@ class Cases(Resource):
         """立案登记 · open a case"""
         body = json_body()
         with unit() as u:
-            opened = cases.open_case(u, body.get("matter_code"), body.get("party"), body.get("officer_ids"), body.get("summary", ""))
+            opened = cases.open_case(
+                u, body.get("matter_code"), body.get("party"), body.get("officer_ids"), body.get("summary", ""),
+                clue_received_at=body.get("clue_received_at"),
+            )
             view = cases.get_case(u, opened.id)
         return render(view), 201
 

@@ -120,3 +120,19 @@ def test_a_deadline_in_a_year_without_a_holiday_notice_is_provisional(login: Any
     # 90 days from 2026-11-27 end on 2027-02-25, counted through the provisional 2027 calendar.
     assert p5["provisional"] is True
     assert p5["due_at"].startswith("2027-02-25T15:59:59")
+
+
+def test_the_filing_clock_starts_when_the_clue_was_received(login: Any) -> None:
+    officer = login("officer1")
+    ids = [o["id"] for o in officer.get("/api/v1/officers").get_json()["items"]][:2]
+    body = {"matter_code": "440201003001", "party": PARTY, "officer_ids": ids, "clue_received_at": "2026-02-26T16:00:00+08:00"}
+    case = officer.post("/api/v1/cases", json=body).get_json()
+    p2 = timers_by_bpmn(case)["timer_p2_filing"]
+    # Thursday 2026-02-26 + 15 working days: 02-27, the adjusted working Saturday 02-28, then 03-02..03-18.
+    assert p2["started_at"] == "2026-02-26T16:00:00+08:00"
+    assert p2["due_at"].startswith("2026-03-18T15:59:59")
+    for bad in ("2026-03-05T09:00:00+08:00", "2026-02-26T16:00:00", "yesterday", 20260226):
+        response = officer.post("/api/v1/cases", json={**body, "clue_received_at": bad})
+        assert response.status_code == 422, bad
+        assert response.get_json()["errors"][0]["field"] == "clue_received_at"
+    assert officer.get("/api/v1/cases").get_json()["total"] == 1
