@@ -14,6 +14,7 @@ import pytest
 from engine.errors import DeploymentInvalid
 from engine.spiff.parsing import ParsedBundle, parse_bundle
 from engine.spiff.scripts import DEFAULT_FUNCTIONS
+from tests.support.bpmn_samples import BILLION_LAUGHS, HUGE, XXE
 
 INTEROP = Path(__file__).resolve().parents[3] / "shared" / "interop"
 FILES = INTEROP / "files"
@@ -199,35 +200,11 @@ def test_miwg_reference_model_is_not_executable():
 # hostile inputs
 
 
-XXE = b"""<?xml version="1.0"?>
-<!DOCTYPE bpmn:definitions [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="x">
-  <bpmn:process id="P"><bpmn:documentation>&xxe;</bpmn:documentation></bpmn:process>
-</bpmn:definitions>
-"""
-
-BILLION_LAUGHS = b"""<?xml version="1.0"?>
-<!DOCTYPE lolz [
- <!ENTITY lol "lol">
- <!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
- <!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">
- <!ENTITY lol4 "&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;&lol3;">
- <!ENTITY lol5 "&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;&lol4;">
- <!ENTITY lol6 "&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;&lol5;">
- <!ENTITY lol7 "&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;&lol6;">
- <!ENTITY lol8 "&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;&lol7;">
- <!ENTITY lol9 "&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;&lol8;">
-]>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL">&lol9;</bpmn:definitions>
-"""
-
-SIX_MB = (b'<?xml version="1.0"?>\n<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL">'
-          + b"<!--" + b"x" * (6 * 1024 * 1024) + b"--></bpmn:definitions>")
 
 HOSTILE = {
     "xxe.bpmn": (XXE, "DOCTYPE", 2),
     "laughs.bpmn": (BILLION_LAUGHS, "DOCTYPE", 2),
-    "big.bpmn": (SIX_MB, "limit", None),
+    "big.bpmn": (HUGE, "limit", None),
     "notxml.bpmn": (b"PK\x03\x04 this is a zip file", "XML parse error", 1),
     "html.bpmn": (b"<html><body>hello</body></html>", "not a BPMN 2.0 document", 1),
     "empty.bpmn": (b"", "empty", 1),

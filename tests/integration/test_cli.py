@@ -20,40 +20,15 @@ from engine.cli import main
 from engine.db import upgrade
 from engine.models import AuditEvent, Case, ProcessDefinition, TimerRow
 from tests.conftest import PASSWORD
+from tests.support.bpmn_samples import minimal_bpmn as sample_bpmn
 
 ROOT = Path(__file__).resolve().parents[2]
 GENERAL = ROOT / "processes" / "general_punishment.bpmn"
 MONDAY = "2026-03-02T09:00:00+08:00"
 
 
-def minimal_bpmn(process_id: str, *, task_tag: str = "userTask", task_name: str = "核查") -> str:
-    return f"""<?xml version="1.0" encoding="UTF-8"?>
-<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
-    xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="defs" targetNamespace="http://zhifa.test">
-  <bpmn:process id="{process_id}" name="测试程序" isExecutable="true">
-    <bpmn:laneSet id="lanes">
-      <bpmn:lane id="lane_officer" name="officer">
-        <bpmn:flowNodeRef>start</bpmn:flowNodeRef>
-        <bpmn:flowNodeRef>check</bpmn:flowNodeRef>
-        <bpmn:flowNodeRef>end</bpmn:flowNodeRef>
-      </bpmn:lane>
-    </bpmn:laneSet>
-    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
-    <bpmn:{task_tag} id="check" name="{task_name}">
-      <bpmn:extensionElements>
-        <spiffworkflow:properties>
-          <spiffworkflow:property name="formJsonSchemaFilename" value="verify_clue.schema.json"/>
-        </spiffworkflow:properties>
-      </bpmn:extensionElements>
-      <bpmn:incoming>f1</bpmn:incoming>
-      <bpmn:outgoing>f2</bpmn:outgoing>
-    </bpmn:{task_tag}>
-    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
-    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="check"/>
-    <bpmn:sequenceFlow id="f2" sourceRef="check" targetRef="end"/>
-  </bpmn:process>
-</bpmn:definitions>
-"""
+def minimal_bpmn(process_id: str, **kwargs: str) -> str:
+    return sample_bpmn(process_id, **kwargs).decode()
 
 
 class Zhifa:
