@@ -288,12 +288,8 @@ class Instance:
         return [
             t.task_spec.bpmn_id
             for t in self.all_tasks()
-            if str(t.id) in {str(b) for b in before} and t.state == TaskState.COMPLETED and _is_timer(t.task_spec)
+            if t.id in before and t.state == TaskState.COMPLETED and _is_timer(t.task_spec)
         ]
-
-    def next_timer_due(self) -> datetime | None:
-        dues = [v.due_at for v in self.timers() if v.status in ("pending", "overdue") and v.due_at is not None]
-        return min(dues) if dues else None
 
     # -- compacting ----------------------------------------------------------------------
     def compact(self) -> int:
