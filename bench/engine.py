@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import os
 import statistics
 import sys
 import tempfile
@@ -75,6 +76,43 @@ def open_cases(core: Core, n: int) -> tuple[list[int], float]:
     return made, time.perf_counter() - began
 
 
+def _start_worker(url: str, n: int, ready: Any, go: Any, out: Any) -> None:
+    core = _core(url)
+    open_cases(core, 1)  # warm: deployed spec loaded, connections open
+    ready.wait()
+    go.wait()
+    made, _ = open_cases(core, n)
+    out.put(made)
+
+
+def parallel_starts(url: str, n: int, workers: int) -> tuple[list[int], float]:
+    """Cases opened per second by `workers` processes at once (as a server's workers do)."""
+    results, elapsed = _in_processes(workers, lambda w, *sync: (_start_worker, (url, n // workers, *sync)))
+    made = [case_id for batch in results for case_id in batch]
+    return made, len(made) / elapsed
+
+
+def _in_processes(workers: int, job: Any) -> tuple[list[Any], float]:
+    """Run `job(w, ready, go, out)` -> (target, args) in worker processes released together.
+
+    Returns what each worker put on `out` and the seconds from release until the last result."""
+    ctx = multiprocessing.get_context("fork")
+    ready, go, out = ctx.Barrier(workers + 1), ctx.Barrier(workers + 1), ctx.Queue()
+    procs = [ctx.Process(target=t, args=a) for t, a in (job(w, ready, go, out) for w in range(workers))]
+    for p in procs:
+        p.start()
+    ready.wait()
+    began = time.perf_counter()
+    go.wait()
+    results = [out.get(timeout=600) for _ in procs]
+    elapsed = time.perf_counter() - began
+    for p in procs:
+        p.join()
+        if p.exitcode != 0:
+            raise RuntimeError(f"a benchmark worker failed with exit code {p.exitcode}")
+    return results, elapsed
+
+
 def ready_task(core: Core, case_id: int) -> str:
     with core.unit() as unit:
         return unit.session.scalar(select(TaskRow.id).where(TaskRow.case_id == case_id, TaskRow.state == "ready"))
@@ -93,31 +131,26 @@ def _worker(url: str, case_ids: list[int], per_case: int, ready: Any, go: Any, o
     next_task = {case_id: ready_task(core, case_id) for case_id in case_ids}
     ready.wait()
     go.wait()
+    cpu = time.process_time()
     for i in range(per_case):
         for case_id in case_ids:
             next_task[case_id] = complete(core, actor, next_task[case_id], i)
-    out.put(len(case_ids) * per_case)
+    out.put((len(case_ids) * per_case, time.process_time() - cpu))
 
 
-def completions(url: str, case_ids: list[int], per_case: int, workers: int) -> float:
-    """Completions per second with `workers` processes (as a server runs several), each on its own cases."""
-    ctx = multiprocessing.get_context("fork")
-    ready, go, out = ctx.Barrier(workers + 1), ctx.Barrier(workers + 1), ctx.Queue()
-    procs = [
-        ctx.Process(target=_worker, args=(url, case_ids[w::workers], per_case, ready, go, out)) for w in range(workers)
-    ]
-    for p in procs:
-        p.start()
-    ready.wait()
-    began = time.perf_counter()
-    go.wait()
-    done = sum(out.get(timeout=600) for _ in procs)
-    elapsed = time.perf_counter() - began
-    for p in procs:
-        p.join()
-        if p.exitcode != 0:
-            raise RuntimeError(f"a benchmark worker failed with exit code {p.exitcode}")
-    return done / elapsed
+def completions(url: str, case_ids: list[int], per_case: int, workers: int, server_cpu: Any = None) -> dict[str, float]:
+    """Completions per second with `workers` processes (as a server runs several), each on its own cases,
+    and the CPU milliseconds each completion cost in the workers and (when known) in PostgreSQL."""
+    db_before = server_cpu() if server_cpu else None
+    results, elapsed = _in_processes(
+        workers, lambda w, *sync: (_worker, (url, case_ids[w::workers], per_case, *sync))
+    )
+    done = sum(n for n, _ in results)
+    out = {"per_s": done / elapsed, "app_cpu_ms": 1000 * sum(c for _, c in results) / done}
+    if server_cpu:
+        time.sleep(0.5)  # let the postmaster reap the workers' backends (their CPU then counts as its children's)
+        out["db_cpu_ms"] = 1000 * (server_cpu() - db_before) / done
+    return out
 
 
 def growth(core: Core) -> float:
@@ -134,15 +167,45 @@ def growth(core: Core) -> float:
     return late / early
 
 
-def run(url: str) -> dict[str, Any]:
+def postgres_cpu(data_dir: Path) -> Any:
+    """Seconds of CPU used so far by a local PostgreSQL server: the postmaster, its live children, and the
+    children it has reaped (a backend's CPU moves to the postmaster's cutime/cstime when it exits)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    postmaster = int((data_dir / "postmaster.pid").read_text().split()[0])
+
+    def fields(pid: int | str) -> list[str]:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+    def read() -> float:
+        own = fields(postmaster)
+        total = sum(int(v) for v in own[11:15])  # utime stime cutime cstime
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                f = fields(pid)
+            except OSError:
+                continue
+            if int(f[1]) == postmaster:
+                total += int(f[11]) + int(f[12])
+        return total / tick
+
+    return read
+
+
+def run(url: str, server_cpu: Any = None) -> dict[str, Any]:
     core = prepare(url)
     _warm(core, url)
     started, elapsed = open_cases(core, 200)
-    result: dict[str, Any] = {"case_starts_per_s": round(len(started) / elapsed, 1)}
     core.db.dispose()  # workers are forked: no shared connections
+    more, parallel = parallel_starts(url, 400, workers=8)
+    started += more
+    result: dict[str, Any] = {
+        "case_starts_per_s": round(parallel, 1),
+        "case_starts_per_s_by_workers": {"1": round(len(started[:200]) / elapsed, 1), "8": round(parallel, 1)},
+    }
     one = completions(url, started[:20], per_case=10, workers=1)
-    eight = completions(url, started[40:120], per_case=5, workers=8)
-    result["completions_per_s"] = {"1": round(one, 1), "8": round(eight, 1)}
+    eight = completions(url, started[40:120], per_case=5, workers=8, server_cpu=server_cpu)
+    result["completions_per_s"] = {"1": round(one["per_s"], 1), "8": round(eight["per_s"], 1)}
+    result["cpu_ms_per_completion_8"] = {k: round(v, 2) for k, v in eight.items() if k.endswith("cpu_ms")}
     result["completion_100_over_5"] = round(growth(core), 2)
     result["database"] = core.db.engine.dialect.name
     if core.db.engine.dialect.name == "postgresql":
@@ -168,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         from tests.support.postgres import start_postgres
 
         with start_postgres(dbname="zhifa_bench", durable=True) as server:
-            result = run(server.url)
+            result = run(server.url, postgres_cpu(server.data_dir))
     else:
         result = run(args.database_url)
     if args.json:

@@ -13,7 +13,8 @@ from engine.models import AuditEvent, Case
 GENESIS = "0" * 64
 
 
-def record(unit: Unit, action: str, detail: dict[str, Any], *, case: Case | None = None, agency_id: int | None = None) -> AuditEvent:
+def record(unit: Unit, action: str, detail: dict[str, Any], *, case: Case | None = None, agency_id: int | None = None) -> str:
+    """Queue the event (it goes to the database with the unit's other writes); returns its hash."""
     prev = case.last_audit_hash if case is not None else GENESIS
     at = unit.now
     actor_id = unit.actor.user_id or None
@@ -26,20 +27,14 @@ def record(unit: Unit, action: str, detail: dict[str, Any], *, case: Case | None
         "detail": detail,
     }
     digest = hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
-    event = AuditEvent(
-        case_id=case.id if case is not None else None,
-        agency_id=case.agency_id if case is not None else agency_id,
-        actor_id=actor_id,
-        action=action,
-        detail=detail,
-        at=at,
-        prev_hash=prev,
-        hash=digest,
-    )
-    unit.session.add(event)
+    unit.writes.insert(AuditEvent.__table__, [{
+        "case_id": case.id if case is not None else None,
+        "agency_id": case.agency_id if case is not None else agency_id,
+        "actor_id": actor_id, "action": action, "detail": detail, "at": at, "prev_hash": prev, "hash": digest,
+    }])
     if case is not None:
-        case.last_audit_hash = digest
-    return event
+        unit.writes.update_loaded(case, {"last_audit_hash": digest})
+    return digest
 
 
 def case_events(unit: Unit, case_id: int) -> list[dict[str, Any]]:

@@ -7,17 +7,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from engine import audit, definitions, instances
 from engine.accounts import has_valid_certificate, require_role
-from engine.catalogue import MatterView, competent_matter
+from engine.catalogue import MatterView, checked_matter, competence_clause, competent_matter
 from engine.clock import CHINA_TZ, parse_instant
 from engine.core import Unit
 from engine.errors import Forbidden, InvalidInput, NotFound, Problem
-from engine.models import Agency, Case, CaseOfficer, CaseSequence, TaskRow, TimerRow, User
+from engine.models import Agency, Case, CaseOfficer, CaseSequence, Matter, ProcessDefinition, TaskRow, TimerRow, User
 from engine.parties import normalise_party
 from engine.timers import TimerView, timer_view
 
@@ -66,12 +66,11 @@ def open_case(
     """Register a case. `clue_received_at` (when the clue was found or the complaint received) starts the
     filing clock (SAMR-Proc Art. 18); it defaults to now."""
     require_role(unit.actor, "officer", "agency_head")
-    agency = unit.session.get(Agency, unit.actor.agency_id)
-    matter = competent_matter(unit, agency, matter_code)
+    agency, matter, row = _opening_context(unit, matter_code)
     cleaned_party = normalise_party(party)
     clue_at = _clue_received_at(unit, clue_received_at)
     officers = _certified_officers(unit, agency, officer_ids)
-    row = definitions.latest_executable(unit, matter.process_id)
+    row = definitions.checked_executable(matter.process_id, row)
     now = unit.now
     case = Case(
         number=_next_number(unit, agency, now), agency_id=agency.id, matter_code=matter.code, definition_id=row.id,
@@ -80,12 +79,32 @@ def open_case(
     )
     unit.session.add(case)
     unit.session.flush()
-    unit.session.add_all(CaseOfficer(case_id=case.id, user_id=o.id) for o in officers)
+    unit.writes.insert(CaseOfficer.__table__, [{"case_id": case.id, "user_id": o.id} for o in officers])
     audit.record(unit, "case.opened", {"number": case.number, "matter": matter.code, "officers": [o.id for o in officers]}, case=case)
     data = _initial_data(unit, case, matter, officers, agency)
     data["clue_received_at"] = clue_at or data["opened_at"]
     instances.start(unit, case, row, data)
     return Opened(case.id, case.number)
+
+
+def _opening_context(unit: Unit, matter_code: Any) -> tuple[Agency, MatterView, ProcessDefinition | None]:
+    """In one query: the user's agency, the matter, the agency's competence for it, and the newest
+    deployed version of the matter's procedure (checked by the caller in the order errors are told)."""
+    code = matter_code if isinstance(matter_code, str) else None
+    agency, matter, competent, row = unit.session.execute(
+        _OPENING, {"agency_id": unit.actor.agency_id, "code": code}
+    ).one()
+    return agency, checked_matter(agency, matter_code, matter, bool(competent)), row
+
+
+_OPENING = (  # built once: the statement is the same for every case opened
+    select(Agency, Matter, competence_clause(Agency.id, Matter.code), ProcessDefinition)
+    .select_from(Agency)
+    .outerjoin(Matter, Matter.code == bindparam("code"))
+    .outerjoin(ProcessDefinition, ProcessDefinition.id == definitions.latest_clause(Matter.process_id))
+    .options(*definitions.LIGHT)
+    .where(Agency.id == bindparam("agency_id"))
+)
 
 
 def get_case(unit: Unit, case_id: int) -> CaseView:
@@ -183,14 +202,14 @@ def _next_number(unit: Unit, agency: Agency, now: datetime) -> str:
     """`<abbreviation>〔<year>〕<n>号`, gapless: the sequence row is locked until the case commits."""
     year = now.astimezone(CHINA_TZ).year
     insert = pg_insert if unit.session.bind.dialect.name == "postgresql" else sqlite_insert
-    unit.session.execute(
-        insert(CaseSequence).values(agency_id=agency.id, year=year, last_value=0).on_conflict_do_nothing()
+    claim = insert(CaseSequence).values(agency_id=agency.id, year=year, last_value=1)
+    value = unit.session.scalar(
+        claim.on_conflict_do_update(
+            index_elements=[CaseSequence.agency_id, CaseSequence.year],
+            set_={"last_value": CaseSequence.last_value + 1},
+        ).returning(CaseSequence.last_value)
     )
-    seq = unit.session.scalar(
-        select(CaseSequence).where(CaseSequence.agency_id == agency.id, CaseSequence.year == year).with_for_update()
-    )
-    seq.last_value += 1
-    return f"{agency.abbreviation}〔{year}〕{seq.last_value}号"
+    return f"{agency.abbreviation}〔{year}〕{value}号"
 
 
 def _clue_received_at(unit: Unit, value: Any) -> str | None:

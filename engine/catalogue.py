@@ -3,7 +3,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from typing import Any
+
+from sqlalchemy import exists, select
 
 from engine.core import Unit
 from engine.errors import Forbidden, InvalidInput, Problem
@@ -33,9 +35,19 @@ def list_matters(unit: Unit, *, competent_only: bool = True) -> list[MatterView]
 def competent_matter(unit: Unit, agency: Agency | None, code: str) -> MatterView:
     """The matter, checked against the agency's competence when an agency is given."""
     matter = unit.session.get(Matter, code) if isinstance(code, str) else None
+    competent = agency is None or matter is None or unit.session.get(AgencyMatter, (agency.id, code)) is not None
+    return checked_matter(agency, code, matter, competent)
+
+
+def competence_clause(agency_id: Any, code: Any) -> Any:
+    """SQL: whether the agency is competent for the matter (for callers that fold it into a query)."""
+    return exists().where(AgencyMatter.agency_id == agency_id, AgencyMatter.matter_code == code)
+
+
+def checked_matter(agency: Agency | None, code: Any, matter: Matter | None, competent: bool) -> MatterView:
     if matter is None:
         raise InvalidInput(f"unknown matter {code!r}", [Problem("not in the enforcement catalogue", field="matter_code")])
-    if agency is not None and unit.session.get(AgencyMatter, (agency.id, code)) is None:
+    if agency is not None and not competent:
         raise Forbidden(f"{agency.name} is not competent for matter {code} ({matter.name})")
     return _view(matter)
 

@@ -18,6 +18,7 @@ from engine.clock import CHINA_TZ, Clock, FrozenClock, parse_instant
 from engine.db import Database
 from engine.settings import Settings
 from engine.spiff import Runtime
+from engine.writes import Writes, writes_of
 
 log = logging.getLogger("zhifa")
 
@@ -82,7 +83,9 @@ class Core:
     @contextmanager
     def unit(self, actor: Principal = SYSTEM) -> Iterator["Unit"]:
         with self.db.transaction() as session:
-            yield Unit(self, session, actor)
+            work = Unit(self, session, actor)
+            yield work
+            work.writes.flush()  # what the unit queued goes out before the commit
 
 
 @dataclass
@@ -91,6 +94,11 @@ class Unit:
     session: Session
     actor: Principal
     held: dict[Any, Any] = field(default_factory=dict)  # rows this unit keeps a strong reference to
+
+    @property
+    def writes(self) -> Writes:
+        """Statements queued to go to the database together (see engine/writes.py)."""
+        return writes_of(self.session)
 
     @property
     def now(self) -> datetime:

@@ -15,7 +15,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import SchemaError
 from sqlalchemy import select
-from sqlalchemy.orm import defer
+from sqlalchemy.orm import aliased, defer
 
 from engine import audit
 from engine.accounts import require_role
@@ -139,7 +139,19 @@ def get_row(unit: Unit, definition_id: int) -> ProcessDefinition:
 
 
 def latest_executable(unit: Unit, process_id: str) -> ProcessDefinition:
-    row = _latest(unit, process_id)
+    return checked_executable(process_id, _latest(unit, process_id))
+
+
+def latest_clause(process_id: Any) -> Any:
+    """SQL: the id of the newest version of a procedure (for callers that fold it into a query)."""
+    versions = aliased(ProcessDefinition)
+    return (
+        select(versions.id).where(versions.process_id == process_id)
+        .order_by(versions.version.desc()).limit(1).correlate_except(versions).scalar_subquery()
+    )
+
+
+def checked_executable(process_id: str, row: ProcessDefinition | None) -> ProcessDefinition:
     if row is None:
         raise InvalidInput(f"procedure {process_id} is not deployed", [Problem("not deployed", field="process_id")])
     if not row.executable:
@@ -251,11 +263,14 @@ def _check_templates(templates: dict[str, bytes]) -> None:
         raise DeploymentInvalid("a document template is invalid", problems)
 
 
+LIGHT = (defer(ProcessDefinition.spec_state), defer(ProcessDefinition.tasks_meta))  # without the large columns
+
+
 def _latest(unit: Unit, process_id: str) -> ProcessDefinition | None:
     """The newest version's row, without its (large) stored spec."""
     return unit.session.scalar(
         select(ProcessDefinition)
-        .options(defer(ProcessDefinition.spec_state), defer(ProcessDefinition.tasks_meta))
+        .options(*LIGHT)
         .where(ProcessDefinition.process_id == process_id)
         .order_by(ProcessDefinition.version.desc())
         .limit(1)

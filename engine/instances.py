@@ -1,10 +1,11 @@
 """Case workflow state: lock, load, save, and the task and timer projections rewritten on every save."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 
 from engine import definitions
 from engine.core import Unit
@@ -28,56 +29,83 @@ def try_lock_case(unit: Unit, case_id: int) -> Case | None:
     return unit.session.scalar(select(Case).where(Case.id == case_id).with_for_update(skip_locked=True))
 
 
+@dataclass
+class Stored:
+    """A case's stored workflow state (the process_instances row), held by the unit that read it."""
+
+    case_id: int
+    definition_id: int
+    serializer_version: str
+    state: dict[str, Any]
+    projected: dict[str, Any]  # what the projections last got for the tasks still in the tree
+    is_new: bool = False
+
+
 def start(unit: Unit, case: Case, row: ProcessDefinition, data: dict[str, Any]) -> Instance:
     instance = unit.core.runtime.start(definitions.deployed(unit, row.id).runnable, data)
-    stored = ProcessInstance(
-        case_id=case.id, definition_id=row.id, serializer_version="", state={}, completed=False, projected={}
-    )
-    unit.session.add(stored)
-    unit.held[("instance", case.id)] = stored
+    unit.held[("instance", case.id)] = Stored(case.id, row.id, "", {}, {}, is_new=True)
     save(unit, case, instance)
     return instance
 
 
 def load(unit: Unit, case: Case) -> Instance:
-    stored = _stored(unit, case)
+    return restore(unit, _stored(unit, case))
+
+
+def restore(unit: Unit, stored: Stored) -> Instance:
     return unit.core.runtime.restore(
         definitions.deployed(unit, stored.definition_id).runnable,
         {"serializer_version": stored.serializer_version, "workflow": stored.state},
     )
 
 
-def _stored(unit: Unit, case: Case) -> ProcessInstance:
-    # Held by the unit: the session's identity map alone is weak and would read the row twice.
+def hold(unit: Unit, case_id: int, definition_id: int, serializer_version: str, state: Any, projected: Any) -> Stored:
+    """Keep a state row read by a caller's own query (e.g. joined with the task being completed)."""
+    stored = Stored(case_id, definition_id, serializer_version, state, projected or {})
+    unit.held[("instance", case_id)] = stored
+    return stored
+
+
+def _stored(unit: Unit, case: Case) -> Stored:
     stored = unit.held.get(("instance", case.id))
     if stored is None:
-        stored = unit.session.get(ProcessInstance, case.id)
-        if stored is None:
+        table = ProcessInstance.__table__
+        found = unit.session.execute(
+            select(table.c.definition_id, table.c.serializer_version, table.c.state, table.c.projected)
+            .where(table.c.case_id == case.id)
+        ).first()
+        if found is None:
             raise NotFound(f"case {case.number} has no workflow")
-        unit.held[("instance", case.id)] = stored
+        stored = hold(unit, case.id, *found)
     return stored
 
 
 def save(unit: Unit, case: Case, instance: Instance, *, completed_by: int | None = None) -> None:
-    """Project tasks and timers (writing only what changed since the last save), then store the state."""
+    """Project tasks and timers (writing only what changed since the last save), then store the state.
+
+    Every write is queued on the unit (`unit.writes`) and goes to the database with the others."""
     stored = _stored(unit, case)
-    stored.completed = instance.completed
     timers = instance.timers()
-    written = dict(stored.projected or {})
+    written = dict(stored.projected)
     written["timers"] = _sync_timers(unit, case, instance, timers, written.get("timers", {}))
     written["tasks"] = _sync_tasks(unit, case, instance.user_tasks(), timers, completed_by, written.get("tasks", {}))
     instance.compact()  # after projecting: the projections and the audit trail keep the history
     live = instance.task_ids()
     stored.projected = {kind: {k: v for k, v in rows.items() if k in live} for kind, rows in written.items()}
     dumped = instance.dump()
-    stored.state = dumped["workflow"]
-    stored.serializer_version = dumped["serializer_version"]
-    case.revision += 1
-    case.updated_at = unit.now
+    stored.state, stored.serializer_version = dumped["workflow"], dumped["serializer_version"]
+    row = {"state": stored.state, "serializer_version": stored.serializer_version,
+           "completed": instance.completed, "projected": stored.projected}
+    table = ProcessInstance.__table__
+    if stored.is_new:
+        unit.writes.insert(table, [{"case_id": case.id, "definition_id": stored.definition_id, **row}])
+        stored.is_new = False
+    else:
+        unit.writes.update(table, {"case_id": case.id}, row)
+    changes: dict[str, Any] = {"revision": case.revision + 1, "updated_at": unit.now}
     if instance.completed and case.status != "closed":
-        case.status = "closed"
-        case.closed_at = unit.now
-        case.outcome = str(instance.data.get("outcome") or "") or None
+        changes.update(status="closed", closed_at=unit.now, outcome=str(instance.data.get("outcome") or "") or None)
+    unit.writes.update_loaded(case, changes)
 
 
 def _sync_tasks(
@@ -150,11 +178,11 @@ def _sync_timers(
 
 
 def _write(unit: Unit, model: Any, inserts: list[dict[str, Any]], updates: list[dict[str, Any]]) -> None:
-    if inserts:
-        unit.session.execute(insert(model), inserts)
+    table = model.__table__
+    unit.writes.insert(table, inserts)
     for change in updates:  # few per step; each row has its own columns to change
         row_id = change.pop("id")
-        unit.session.execute(update(model).where(model.id == row_id).values(**change))
+        unit.writes.update(table, {"id": row_id}, change)
 
 
 def _task_name(instance: Instance, bpmn_id: str | None) -> str | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from jsonschema import Draft202012Validator
 from sqlalchemy import and_, exists, func, or_, select
@@ -17,7 +17,7 @@ from engine import audit, definitions, instances
 from engine.cases import check_visible, scope_filter
 from engine.core import Unit
 from engine.errors import Conflict, Forbidden, FormDataInvalid, InvalidInput, NotFound, Problem
-from engine.models import Agency, Case, CaseOfficer, TaskRow
+from engine.models import Agency, Case, CaseOfficer, ProcessInstance, TaskRow
 
 OFFICER_LANE = "officer"
 
@@ -94,9 +94,9 @@ def get_task(unit: Unit, task_id: str) -> TaskDetail:
 def claim(unit: Unit, task_id: str) -> TaskSummary:
     case, row = _locked(unit, task_id)
     _check_may_do(unit, row, case)
-    row.claimed_by = unit.actor.user_id
+    unit.writes.update(TaskRow.__table__, {"id": row.id}, {"claimed_by": unit.actor.user_id})
     audit.record(unit, "task.claimed", {"task_id": row.id, "bpmn_id": row.bpmn_id}, case=case)
-    return _summary(row, case.number)
+    return _summary(row._replace(claimed_by=unit.actor.user_id), case.number)
 
 
 @dataclass(frozen=True)
@@ -148,13 +148,43 @@ def _visible_task(unit: Unit, task_id: str) -> tuple[TaskRow, Case]:
     return row, unit.session.get(Case, row.case_id)
 
 
-def _locked(unit: Unit, task_id: str) -> tuple[Case, TaskRow]:
-    """Lock the task's case (the per-case lock), then read the task under that lock."""
+class _Task(NamedTuple):
+    """A task row read for a change, with whether the acting user is one of the case's officers."""
+
+    id: str
+    case_id: int
+    name: str
+    bpmn_id: str
+    lane: str | None
+    state: str
+    due_at: datetime | None
+    created_at: datetime
+    claimed_by: int | None
+    assigned: bool
+
+
+_TASK_COLUMNS = tuple(getattr(TaskRow, name) for name in _Task._fields[:-1])
+
+
+def _locked(unit: Unit, task_id: str) -> tuple[Case, _Task]:
+    """Lock the task's case (the per-case lock), then read under that lock, in one query, the task, the
+    case's workflow state (held for `instances.load`) and whether the user is an assigned officer."""
     case_of_task = select(TaskRow.case_id).where(TaskRow.id == task_id).scalar_subquery()
     case = unit.session.scalar(select(Case).where(Case.id == case_of_task).with_for_update())
-    row = unit.session.get(TaskRow, task_id) if case is not None else None
-    if case is None or row is None:
+    if case is None:
         raise NotFound(f"task {task_id} does not exist")
+    state = ProcessInstance.__table__.c
+    assigned = exists().where(CaseOfficer.case_id == TaskRow.case_id, CaseOfficer.user_id == unit.actor.user_id)
+    found = unit.session.execute(
+        select(*_TASK_COLUMNS, assigned.label("assigned"), state.definition_id, state.serializer_version,
+               state.state, state.projected)
+        .join(ProcessInstance, ProcessInstance.case_id == TaskRow.case_id)
+        .where(TaskRow.id == task_id)
+    ).first()
+    if found is None:
+        raise NotFound(f"task {task_id} does not exist")
+    row = _Task(*found[: len(_Task._fields)])
+    instances.hold(unit, case.id, *found[len(_Task._fields):])
     if row.state != "ready":
         check_visible(unit, case.agency_id)
         raise Conflict(f"task {row.name} is {row.state}, not ready")
@@ -163,20 +193,18 @@ def _locked(unit: Unit, task_id: str) -> tuple[Case, TaskRow]:
     return case, row
 
 
-def _check_may_do(unit: Unit, row: TaskRow, case: Case) -> None:
+def _check_may_do(unit: Unit, row: _Task, case: Case) -> None:
     actor = unit.actor
     if actor.agency_id != case.agency_id:
         check_visible(unit, case.agency_id)
         raise Forbidden("only the case's own agency can work on its tasks")
     if row.lane and not actor.has_role(row.lane):
         raise Forbidden(f"task {row.name} is for the role {row.lane}")
-    if row.lane == OFFICER_LANE:
-        assigned = unit.session.get(CaseOfficer, (case.id, actor.user_id))
-        if assigned is None:
-            raise Forbidden(f"task {row.name} is for the case's assigned officers")
+    if row.lane == OFFICER_LANE and not row.assigned:
+        raise Forbidden(f"task {row.name} is for the case's assigned officers")
 
 
-def _summary(row: TaskRow, case_number: str) -> TaskSummary:
+def _summary(row: Any, case_number: str) -> TaskSummary:
     return TaskSummary(
         row.id, row.case_id, case_number, row.name, row.bpmn_id, row.lane, row.state, row.due_at, row.created_at,
         row.claimed_by,
