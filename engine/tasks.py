@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from jsonschema import Draft202012Validator
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, bindparam, exists, func, or_, select
 
 from engine import audit, definitions, instances
 from engine.cases import check_visible, scope_filter
@@ -167,30 +167,38 @@ _TASK_COLUMNS = tuple(getattr(TaskRow, name) for name in _Task._fields[:-1])
 
 
 def _locked(unit: Unit, task_id: str) -> tuple[Case, _Task]:
-    """Lock the task's case (the per-case lock), then read under that lock, in one query, the task, the
-    case's workflow state (held for `instances.load`) and whether the user is an assigned officer."""
-    case_of_task = select(TaskRow.case_id).where(TaskRow.id == task_id).scalar_subquery()
-    case = unit.session.scalar(select(Case).where(Case.id == case_of_task).with_for_update())
-    if case is None:
-        raise NotFound(f"task {task_id} does not exist")
-    state = ProcessInstance.__table__.c
-    assigned = exists().where(CaseOfficer.case_id == TaskRow.case_id, CaseOfficer.user_id == unit.actor.user_id)
-    found = unit.session.execute(
-        select(*_TASK_COLUMNS, assigned.label("assigned"), state.definition_id, state.serializer_version,
-               state.state, state.projected)
-        .join(ProcessInstance, ProcessInstance.case_id == TaskRow.case_id)
-        .where(TaskRow.id == task_id)
-    ).first()
+    """Take the per-case lock and read, in the same statement, the task, the case's workflow state (held
+    for `instances.load`) and whether the user is an assigned officer.
+
+    The case row is locked first (FOR UPDATE OF names it first), as every writer of a case does, so
+    there is no lock-order deadlock; the task and state rows are locked too, so that after waiting for
+    a concurrent completion PostgreSQL re-reads their newest versions, not the ones it saw before."""
+    found = unit.session.execute(_LOCKED_TASK, {"task_id": task_id, "user_id": unit.actor.user_id}).first()
     if found is None:
         raise NotFound(f"task {task_id} does not exist")
-    row = _Task(*found[: len(_Task._fields)])
-    instances.hold(unit, case.id, *found[len(_Task._fields):])
+    case, row = found[0], _Task(*found[1: len(_Task._fields) + 1])
+    instances.hold(unit, case.id, *found[len(_Task._fields) + 1:])
     if row.state != "ready":
         check_visible(unit, case.agency_id)
         raise Conflict(f"task {row.name} is {row.state}, not ready")
     if row.claimed_by not in (None, unit.actor.user_id):
         raise Conflict(f"task {row.name} is claimed by another user")
     return case, row
+
+
+_STATE = ProcessInstance.__table__
+_LOCKED_TASK = (  # built once
+    select(
+        Case, *_TASK_COLUMNS,
+        exists().where(CaseOfficer.case_id == Case.id, CaseOfficer.user_id == bindparam("user_id")),
+        _STATE.c.definition_id, _STATE.c.serializer_version, _STATE.c.state, _STATE.c.projected,
+    )
+    .select_from(Case)
+    .join(TaskRow, TaskRow.case_id == Case.id)
+    .join(_STATE, _STATE.c.case_id == Case.id)
+    .where(TaskRow.id == bindparam("task_id"))
+    .with_for_update(of=[Case.__table__, TaskRow.__table__, _STATE])
+)
 
 
 def _check_may_do(unit: Unit, row: _Task, case: Case) -> None:

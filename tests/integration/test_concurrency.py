@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 
 from engine import cases, tasks
 from engine.accounts import principal_for_username
@@ -169,3 +169,46 @@ def test_different_cases_do_not_wait_for_each_other(pg_core: Core) -> None:
     ])
     assert [k for k, _ in results] == ["ok", "ok"], results
     assert completions(pg_core, first, "verify_clue") == completions(pg_core, second, "verify_clue") == 1
+
+
+def wait_until_a_backend_waits_for_a_lock(core: Core, deadline_s: float = 30.0) -> None:
+    """Poll pg_stat_activity (bounded) until another connection is blocked on a row lock."""
+    import time
+
+    query = text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()")
+    end = time.monotonic() + deadline_s
+    with core.db.engine.connect() as conn:
+        while conn.execute(query).scalar() == 0:
+            assert time.monotonic() < end, "the second completion never waited for the case lock"
+
+
+def test_a_completion_that_waited_for_the_lock_sees_the_task_done(pg_core: Core) -> None:
+    """The second request blocks on the case lock while the first is uncommitted; once the first
+    commits, the second must read the newest task and workflow state (a Conflict), not what the rows
+    held when it started waiting."""
+    case_id = open_case(pg_core)
+    task_id = ready_task_id(pg_core, case_id, "verify_clue")
+    data = STEP_DATA["verify_clue"]
+    second: list[tuple[str, Any]] = []
+
+    def complete_second() -> None:
+        try:
+            second.append(("ok", completer(pg_core, "officer2", task_id, data)()))
+        except Exception as exc:  # noqa: BLE001 - the outcome is asserted below
+            second.append(("error", exc))
+
+    with pg_core.unit() as unit:
+        first_actor = principal_for_username(unit, "officer1")
+    waiter = threading.Thread(target=complete_second)
+    with pg_core.unit(first_actor) as unit:
+        tasks.complete(unit, task_id, data)
+        unit.writes.flush()  # everything is written; the locks are held until this unit commits
+        waiter.start()
+        wait_until_a_backend_waits_for_a_lock(pg_core)
+    waiter.join(timeout=120)
+
+    assert len(second) == 1 and second[0][0] == "error" and isinstance(second[0][1], Conflict), second
+    assert completions(pg_core, case_id, "verify_clue") == 1
+    with pg_core.unit() as unit:
+        states = dict(unit.session.execute(select(TaskRow.bpmn_id, TaskRow.state).where(TaskRow.case_id == case_id)).all())
+    assert states == {"verify_clue": "completed", "approve_filing": "ready"}
