@@ -14,9 +14,11 @@ binds them.
 """
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable
 
-from sqlalchemy import Table, bindparam, event, inspect, text
+from sqlalchemy import Table, event, inspect
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -62,50 +64,48 @@ class Writes:
         queue, self._queue, self._updates = self._queue, [], {}
         self.session.flush()
         connection = self.session.connection()
-        quote = connection.dialect.identifier_preparer.quote
-        statements = [_Statement.of(item, n, quote) for n, item in enumerate(queue)]
-        if connection.dialect.name == "postgresql":
+        statements = [_Statement(connection.dialect, n, item) for n, item in enumerate(queue)]
+        if connection.dialect.name == "postgresql":  # one round trip; psycopg2 binds on the client
             params = {k: v for s in statements for k, v in s.params.items()}
-            binds = [b for s in statements for b in s.binds]
-            connection.execute(text(";\n".join(s.sql for s in statements)).bindparams(*binds), params)
-        else:
+            connection.exec_driver_sql(";\n".join(s.sql for s in statements), params)
+        else:  # sqlite3 runs one statement per call
             for statement in statements:
-                connection.execute(text(statement.sql).bindparams(*statement.binds), statement.params)
+                connection.exec_driver_sql(statement.sql, statement.params)
 
 
 class _Statement:
-    """One queued write as SQL text with uniquely named, typed parameters."""
+    """One queued write as driver-level SQL with uniquely named parameters, each already converted by
+    its column type's bind processor (as SQLAlchemy would: UTC datetimes, JSON)."""
 
-    def __init__(self, table: Table, prefix: str, quote: Callable[[str], str]):
-        self.table, self.prefix, self.q = table, prefix, quote
-        self.sql = ""
+    def __init__(self, dialect: Dialect, n: int, item: tuple[Any, ...]):
+        self.dialect, self.table, self.prefix = dialect, item[1], f"w{n}_"
+        self.q = dialect.identifier_preparer.quote
         self.params: dict[str, Any] = {}
-        self.binds: list[Any] = []
-
-    @classmethod
-    def of(cls, item: tuple[Any, ...], n: int, quote: Callable[[str], str]) -> "_Statement":
-        statement = cls(item[1], f"w{n}_", quote)
         if item[0] == "insert":
-            statement.insert(item[2])
+            self.sql = self._insert(item[2])
         else:
-            statement.update(item[2], item[3])
-        return statement
+            self.sql = self._update(item[2], item[3])
 
-    def bind(self, column: str, value: Any) -> str:
-        name = f"{self.prefix}{len(self.binds)}"
-        self.params[name] = value
-        self.binds.append(bindparam(name, type_=self.table.c[column].type))
-        return f":{name}"
+    def _bind(self, column: str, value: Any) -> str:
+        name = f"{self.prefix}{len(self.params)}"
+        process = _processor(self.dialect, self.table, column)
+        self.params[name] = process(value) if process is not None and value is not None else value
+        return f"%({name})s" if self.dialect.paramstyle == "pyformat" else f":{name}"
 
-    def insert(self, rows: list[dict[str, Any]]) -> None:
+    def _insert(self, rows: list[dict[str, Any]]) -> str:
         columns = list(rows[0])
-        values = ", ".join("(" + ", ".join(self.bind(c, row[c]) for c in columns) + ")" for row in rows)
-        self.sql = f"INSERT INTO {self.q(self.table.name)} ({', '.join(map(self.q, columns))}) VALUES {values}"
+        values = ", ".join("(" + ", ".join(self._bind(c, row[c]) for c in columns) + ")" for row in rows)
+        return f"INSERT INTO {self.q(self.table.name)} ({', '.join(map(self.q, columns))}) VALUES {values}"
 
-    def update(self, key: dict[str, Any], values: dict[str, Any]) -> None:
-        assign = ", ".join(f"{self.q(c)} = {self.bind(c, v)}" for c, v in values.items())
-        where = " AND ".join(f"{self.q(c)} = {self.bind(c, v)}" for c, v in key.items())
-        self.sql = f"UPDATE {self.q(self.table.name)} SET {assign} WHERE {where}"
+    def _update(self, key: dict[str, Any], values: dict[str, Any]) -> str:
+        assign = ", ".join(f"{self.q(c)} = {self._bind(c, v)}" for c, v in values.items())
+        where = " AND ".join(f"{self.q(c)} = {self._bind(c, v)}" for c, v in key.items())
+        return f"UPDATE {self.q(self.table.name)} SET {assign} WHERE {where}"
+
+
+@functools.cache
+def _processor(dialect: Dialect, table: Table, column: str) -> Callable[[Any], Any] | None:
+    return table.c[column].type.dialect_impl(dialect).bind_processor(dialect)
 
 
 def writes_of(session: Session) -> Writes:
