@@ -304,6 +304,7 @@ class LegalCalendar:
         self._entries = entries
         self._marks = _marks_of(entries.values())
         self._provisional_marks: dict[int, dict[date, tuple[bool, str]]] = {}
+        self._counted: dict[tuple[date, int, str], Due] = {}  # a calendar never changes (with_year makes a new one)
         self.adjusted_weekend_is_working = adjusted_weekend_is_working
         self.weekend_is_rest_for_last_day = weekend_is_rest_for_last_day
         self.allow_provisional = allow_provisional
@@ -443,9 +444,14 @@ class LegalCalendar:
         if unit == "hours":
             at = _instant(start) + timedelta(hours=amount)
             return Due(date=at.date(), at=at, provisional=False)
-        first, end = self._count(legal_date(start), amount, unit)
-        provisional = self._touches_provisional(first, end)
-        return Due(date=end, at=_end_of_day(end), provisional=provisional)
+        key = (legal_date(start), amount, unit)
+        found = self._counted.get(key)
+        if found is None:  # every case started on one day shares its periods: count each once
+            if len(self._counted) > 50_000:
+                self._counted.clear()
+            first, end = self._count(key[0], amount, unit)
+            found = self._counted[key] = Due(date=end, at=_end_of_day(end), provisional=self._touches_provisional(first, end))
+        return found
 
     def _count(self, start: date, amount: int, unit: str) -> tuple[date, date]:
         """(first day examined, due date) for a day-based unit."""
