@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy.orm import make_transient_to_detached
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -71,14 +72,12 @@ def open_case(
     clue_at = _clue_received_at(unit, clue_received_at)
     officers = _certified_officers(unit, agency, officer_ids)
     row = definitions.checked_executable(matter.process_id, row)
-    now = unit.now
-    case = Case(
-        number=_next_number(unit, agency, now), agency_id=agency.id, matter_code=matter.code, definition_id=row.id,
-        party=cleaned_party, summary=str(summary or "").strip(), status="open", opened_at=now,
-        opened_by=unit.actor.user_id, updated_at=now, revision=0, last_audit_hash=audit.GENESIS,
-    )
-    unit.session.add(case)
-    unit.session.flush()
+    case = _insert_case(unit, {
+        "number": _next_number(unit, agency, unit.now), "agency_id": agency.id, "matter_code": matter.code,
+        "definition_id": row.id, "party": cleaned_party, "summary": str(summary or "").strip(), "status": "open",
+        "outcome": None, "opened_at": unit.now, "opened_by": unit.actor.user_id, "closed_at": None,
+        "updated_at": unit.now, "revision": 0, "last_audit_hash": audit.GENESIS,
+    })
     unit.writes.insert(CaseOfficer.__table__, [{"case_id": case.id, "user_id": o.id} for o in officers])
     audit.record(unit, "case.opened", {"number": case.number, "matter": matter.code, "officers": [o.id for o in officers]}, case=case)
     data = _initial_data(unit, case, matter, officers, agency)
@@ -87,22 +86,48 @@ def open_case(
     return Opened(case.id, case.number)
 
 
-def _opening_context(unit: Unit, matter_code: Any) -> tuple[Agency, MatterView, ProcessDefinition | None]:
+def _insert_case(unit: Unit, values: dict[str, Any]) -> Case:
+    """INSERT ... RETURNING id as one Core statement; the row is then held by the session as if loaded."""
+    case_id = unit.execute(insert(Case).values(values).returning(Case.id)).scalar_one()
+    case = Case(id=case_id, **values)
+    make_transient_to_detached(case)
+    unit.session.add(case)
+    return case
+
+
+class _AgencyRef(NamedTuple):
+    id: int
+    name: str
+    abbreviation: str
+
+
+class _DefinitionRef(NamedTuple):
+    id: int
+    version: int
+    executable: bool
+
+
+def _opening_context(unit: Unit, matter_code: Any) -> tuple[_AgencyRef, MatterView, _DefinitionRef | None]:
     """In one query: the user's agency, the matter, the agency's competence for it, and the newest
     deployed version of the matter's procedure (checked by the caller in the order errors are told)."""
     code = matter_code if isinstance(matter_code, str) else None
-    agency, matter, competent, row = unit.session.execute(
-        _OPENING, {"agency_id": unit.actor.agency_id, "code": code}
-    ).one()
-    return agency, checked_matter(agency, matter_code, matter, bool(competent)), row
+    found = unit.execute(_OPENING, {"agency_id": unit.actor.agency_id, "code": code}).one()
+    agency = _AgencyRef(*found[:3])
+    matter = found[3:10] if found[3] is not None else None
+    row = _DefinitionRef(*found[11:]) if found[11] is not None else None
+    return agency, checked_matter(agency, matter_code, matter and MatterView(*matter), bool(found[10])), row
 
 
 _OPENING = (  # built once: the statement is the same for every case opened
-    select(Agency, Matter, competence_clause(Agency.id, Matter.code), ProcessDefinition)
+    select(
+        Agency.id, Agency.name, Agency.abbreviation,
+        *(getattr(Matter, f) for f in MatterView.__dataclass_fields__),
+        competence_clause(Agency.id, Matter.code),
+        ProcessDefinition.id, ProcessDefinition.version, ProcessDefinition.executable,
+    )
     .select_from(Agency)
     .outerjoin(Matter, Matter.code == bindparam("code"))
     .outerjoin(ProcessDefinition, ProcessDefinition.id == definitions.latest_clause(Matter.process_id))
-    .options(*definitions.LIGHT)
     .where(Agency.id == bindparam("agency_id"))
 )
 
@@ -178,11 +203,11 @@ def _summary(case: Case, agency: Agency) -> dict[str, Any]:
     }
 
 
-def _certified_officers(unit: Unit, agency: Agency, officer_ids: Any) -> list[User]:
+def _certified_officers(unit: Unit, agency: _AgencyRef, officer_ids: Any) -> list[Any]:
     if not isinstance(officer_ids, list) or not all(type(i) is int for i in officer_ids):  # bool is not an id
         raise InvalidInput("officer_ids must be a list of user ids", [Problem("must be a list of integers", field="officer_ids")])
     ids = list(dict.fromkeys(officer_ids))
-    users = {u.id: u for u in unit.session.scalars(select(User).where(User.id.in_(ids)))} if ids else {}
+    users = {u.id: u for u in unit.execute(_OFFICERS, {"ids": ids})} if ids else {}
     today = unit.now.astimezone(CHINA_TZ).date()
     problems = []
     for i in ids:
@@ -198,17 +223,22 @@ def _certified_officers(unit: Unit, agency: Agency, officer_ids: Any) -> list[Us
     return [users[i] for i in ids]
 
 
-def _next_number(unit: Unit, agency: Agency, now: datetime) -> str:
+_OFFICERS = select(
+    User.id, User.username, User.agency_id, User.roles, User.active, User.certificate_no, User.certificate_valid_until
+).where(User.id.in_(bindparam("ids", expanding=True)))
+
+
+def _next_number(unit: Unit, agency: _AgencyRef, now: datetime) -> str:
     """`<abbreviation>〔<year>〕<n>号`, gapless: the sequence row is locked until the case commits."""
     year = now.astimezone(CHINA_TZ).year
-    insert = pg_insert if unit.session.bind.dialect.name == "postgresql" else sqlite_insert
-    claim = insert(CaseSequence).values(agency_id=agency.id, year=year, last_value=1)
-    value = unit.session.scalar(
+    upsert = pg_insert if unit.session.bind.dialect.name == "postgresql" else sqlite_insert
+    claim = upsert(CaseSequence).values(agency_id=agency.id, year=year, last_value=1)
+    value = unit.execute(
         claim.on_conflict_do_update(
             index_elements=[CaseSequence.agency_id, CaseSequence.year],
             set_={"last_value": CaseSequence.last_value + 1},
         ).returning(CaseSequence.last_value)
-    )
+    ).scalar_one()
     return f"{agency.abbreviation}〔{year}〕{value}号"
 
 
@@ -225,7 +255,7 @@ def _clue_received_at(unit: Unit, value: Any) -> str | None:
     return at.astimezone(CHINA_TZ).isoformat(timespec="seconds")
 
 
-def _initial_data(unit: Unit, case: Case, matter: MatterView, officers: list[User], agency: Agency) -> dict[str, Any]:
+def _initial_data(unit: Unit, case: Case, matter: MatterView, officers: list[Any], agency: _AgencyRef) -> dict[str, Any]:
     opened = unit.core.now_iso()
     return {
         "case_id": case.id,

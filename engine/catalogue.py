@@ -44,7 +44,8 @@ def competence_clause(agency_id: Any, code: Any) -> Any:
     return exists().where(AgencyMatter.agency_id == agency_id, AgencyMatter.matter_code == code)
 
 
-def checked_matter(agency: Agency | None, code: Any, matter: Matter | None, competent: bool) -> MatterView:
+def checked_matter(agency: Any, code: Any, matter: Any, competent: bool) -> MatterView:
+    """`matter` is a Matter row or anything with its attributes; `agency` anything with a name."""
     if matter is None:
         raise InvalidInput(f"unknown matter {code!r}", [Problem("not in the enforcement catalogue", field="matter_code")])
     if agency is not None and not competent:

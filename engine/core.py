@@ -95,6 +95,12 @@ class Unit:
     actor: Principal
     held: dict[Any, Any] = field(default_factory=dict)  # rows this unit keeps a strong reference to
 
+    def execute(self, statement: Any, params: Any = None) -> Any:
+        """Run a Core statement on the unit's connection, without the ORM's per-statement machinery
+        (hot paths); queued writes go first, so it sees them."""
+        self.writes.flush()
+        return self.session.connection().execute(statement, params)
+
     @property
     def writes(self) -> Writes:
         """Statements queued to go to the database together (see engine/writes.py)."""

@@ -208,6 +208,9 @@ def _converter_for(cls: type) -> Any:
     return to_dict.__self__
 
 
+_MAX_ADVANCE_ROUNDS = 100  # timers firing timers: a bound, not a loop that could spin
+
+
 class Instance:
     """One running workflow. Not thread-safe: build one per request from storage."""
 
@@ -278,9 +281,11 @@ class Instance:
     def advance(self) -> None:
         """Run engine steps (scripts, gateways) and fire every timer due as of the clock."""
         with _clock_in_force(self.runtime.clock), _as_workflow_error(None):
-            self.wf.do_engine_steps()
-            self.wf.refresh_timers()
-            self.wf.do_engine_steps()
+            self.wf.do_engine_steps()  # ends by refreshing timers: one that came due is now READY
+            for _ in range(_MAX_ADVANCE_ROUNDS):
+                if not any(t.state == TaskState.READY and not t.task_spec.manual for t in self.all_tasks()):
+                    break
+                self.wf.do_engine_steps()
 
     def fire_due_timers(self) -> list[str]:
         before = {t.id for t in self.all_tasks() if t.state == TaskState.WAITING}
