@@ -1,0 +1,102 @@
+// The bpmn-js modeler: edit names, deploy the diagram as a new version, and show the server's
+// deployment errors on the elements they name (element_id) as well as in a list.
+(function () {
+  function csrfToken() {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    return meta ? meta.content : '';
+  }
+
+  function init() {
+    var island = document.getElementById('modeler-data');
+    if (!island) { return; }
+    var data = JSON.parse(island.textContent);
+    var container = document.getElementById('modeler');
+    var modeler = new window.BpmnJS({ container: container });
+    window.zhifaModeler = modeler; // for the browser tests and the console
+    var selected = null;
+    var nameInput = document.getElementById('prop-name');
+    var result = document.getElementById('deploy-result');
+    var list = document.getElementById('deploy-errors');
+
+    fetch(data.xml_url, { credentials: 'same-origin' })
+      .then(function (r) { if (!r.ok) { throw new Error('diagram ' + r.status); } return r.text(); })
+      .then(function (xml) { return modeler.importXML(xml); })
+      .then(function () {
+        modeler.get('canvas').zoom('fit-viewport');
+        container.dataset.ready = 'true';
+      })
+      .catch(function (err) { console.error(err); container.dataset.ready = 'failed'; });
+
+    modeler.on('selection.changed', function (event) {
+      selected = event.newSelection.length === 1 ? event.newSelection[0] : null;
+      document.getElementById('props').hidden = !selected;
+      document.getElementById('props-empty').hidden = !!selected;
+      if (selected) {
+        document.getElementById('prop-id').textContent = selected.id;
+        document.getElementById('prop-type').textContent = selected.type;
+        nameInput.value = selected.businessObject.name || '';
+      }
+    });
+    nameInput.addEventListener('change', function () {
+      if (selected) { modeler.get('modeling').updateLabel(selected, nameInput.value); }
+    });
+
+    function clearErrors() {
+      var canvas = modeler.get('canvas');
+      modeler.get('overlays').remove({ type: 'deploy-error' });
+      modeler.get('elementRegistry').forEach(function (el) { canvas.removeMarker(el, 'deploy-error'); });
+      list.textContent = '';
+    }
+
+    function showErrors(body) {
+      var canvas = modeler.get('canvas');
+      var registry = modeler.get('elementRegistry');
+      result.textContent = data.messages.failed + ' ' + (body.detail || '');
+      result.className = 'error';
+      (body.errors || []).forEach(function (e) {
+        var where = [e.element_id, e.file, e.line ? 'line ' + e.line : null, e.field].filter(Boolean).join(' · ');
+        var item = document.createElement('li');
+        item.textContent = (where ? where + ': ' : '') + e.message;
+        list.appendChild(item);
+        if (e.element_id && registry.get(e.element_id)) {
+          canvas.addMarker(e.element_id, 'deploy-error');
+          var box = document.createElement('div');
+          box.className = 'error-overlay';
+          box.textContent = e.message;
+          modeler.get('overlays').add(e.element_id, 'deploy-error', { position: { top: -30, left: 0 }, html: box });
+        }
+      });
+    }
+
+    document.getElementById('deploy').addEventListener('click', function () {
+      clearErrors();
+      result.textContent = '';
+      modeler.saveXML({ format: true })
+        .then(function (saved) {
+          return fetch(data.deploy_url, {
+            method: 'POST', credentials: 'same-origin',
+            headers: { 'Content-Type': 'application/json', 'X-CSRFToken': csrfToken() },
+            body: JSON.stringify({ filename: data.filename, xml: saved.xml })
+          });
+        })
+        .then(function (response) { return response.json().then(function (body) { return [response.status, body]; }); })
+        .then(function (answer) {
+          var status = answer[0], body = answer[1];
+          if (status === 201 || status === 200) {
+            var message = (status === 201 ? data.messages.deployed : data.messages.unchanged).replace('%(v)s', body.version);
+            result.className = 'success';
+            result.textContent = message + ' ';
+            var link = document.createElement('a');
+            link.href = body.url;
+            link.textContent = data.messages.open;
+            result.appendChild(link);
+          } else {
+            showErrors(body);
+          }
+        })
+        .catch(function (err) { console.error(err); result.className = 'error'; result.textContent = String(err); });
+    });
+  }
+
+  document.addEventListener('DOMContentLoaded', init);
+})();
