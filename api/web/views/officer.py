@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 
 from engine import accounts, audit, cases, catalogue, overview, tasks
 from engine.clock import CHINA_TZ
@@ -155,6 +156,10 @@ def _task_form(u: Any, task_id: str, values: dict[str, Any], problems: list[Prob
     )
 
 
+TYPE_NAMES = {
+    "number": lazy_gettext("a number"), "integer": lazy_gettext("a whole number"), "string": lazy_gettext("text"),
+    "boolean": lazy_gettext("yes or no"), "array": lazy_gettext("a list"), "object": lazy_gettext("a group of fields"),
+}
 _REQUIRED = re.compile(r"^'[^']+' is a required property$")
 _TYPE = re.compile(r"^.* is not of type '(\w+)'$")
 
@@ -165,7 +170,7 @@ def explain(message: str) -> str:
         return _("This field is required.")
     match = _TYPE.match(message)
     if match:
-        return _("Enter a value of type %(type)s.", type=_(match.group(1)))
+        return _("Enter %(type)s.", type=TYPE_NAMES.get(match.group(1), match.group(1)))
     if message.endswith("is not a 'date'"):
         return _("Enter a date.")
     if "is less than the minimum" in message:
