@@ -8,6 +8,20 @@
     return div;
   }
 
+  // A whole procedure is too wide to read at once: centre the first current task (or waiting
+  // timer) at a readable zoom; the viewer can be dragged and zoomed with the mouse wheel.
+  function focus(canvas, registry, ids) {
+    var el = ids.map(function (id) { return registry.get(id); }).filter(Boolean)[0];
+    var start = !el;
+    if (start) { el = registry.filter(function (e) { return e.type === 'bpmn:StartEvent'; })[0]; }
+    if (!el) { return; }
+    var size = canvas.getSize();
+    var zoom = size.width < 600 ? 0.7 : 0.9;
+    var w = size.width / zoom, h = size.height / zoom;
+    var x = start ? el.x - 60 : el.x + el.width / 2 - w / 2;
+    canvas.viewbox({ x: x, y: el.y + el.height / 2 - h / 2, width: w, height: h });
+  }
+
   function init() {
     var container = document.getElementById('diagram');
     var island = document.getElementById('diagram-data');
@@ -35,6 +49,7 @@
           box.title = t.name + ': ' + text;
           overlays.add(t.bpmn_id, 'timer', { position: { top: 40, left: -60 }, html: box });
         });
+        focus(canvas, registry, data.current.concat(data.timers.map(function (t) { return t.bpmn_id; })));
         container.dataset.ready = 'true';
       })
       .catch(function (err) {

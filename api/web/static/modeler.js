@@ -79,11 +79,13 @@
             body: JSON.stringify({ filename: data.filename, xml: saved.xml })
           });
         })
-        .then(function (response) { return response.json().then(function (body) { return [response.status, body]; }); })
-        .then(function (answer) {
-          var status = answer[0], body = answer[1];
-          if (status === 201 || status === 200) {
-            var message = (status === 201 ? data.messages.deployed : data.messages.unchanged).replace('%(v)s', body.version);
+        .then(function (response) {
+          if (!response.ok) { throw new Error('deployment request: HTTP ' + response.status); }
+          return response.json();
+        })
+        .then(function (body) {
+          if (body.deployed) {
+            var message = (body.created ? data.messages.deployed : data.messages.unchanged).replace('%(v)s', body.version);
             result.className = 'success';
             result.textContent = message + ' ';
             var link = document.createElement('a');

@@ -39,7 +39,7 @@ def login_post():  # type: ignore[no-untyped-def]
         with core().unit() as u:
             issued = accounts.issue_token(u, username, password)
     except Unauthenticated:
-        return render_template("login.html", next=target, error=_("Wrong username or password."), username=username), 401
+        return render_template("login.html", next=target, error=_("Wrong username or password."), username=username)
     lang = session.get("lang")
     session.clear()  # a fresh session on login (no fixation)
     session.permanent = True

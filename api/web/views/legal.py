@@ -57,7 +57,8 @@ def procedure_edit(definition_id: int):  # type: ignore[no-untyped-def]
 @web.post("/procedures/deploy")
 @login_required
 def procedure_deploy():  # type: ignore[no-untyped-def]
-    """The modeler posts its XML here; errors come back located (file, line, BPMN element)."""
+    """The modeler posts its XML here; errors come back located (file, line, BPMN element). Refusals
+    answer 200 with `deployed: false` (a 4xx response is an error in the browser console)."""
     body = request.get_json(silent=True) or {}
     filename, xml = body.get("filename"), body.get("xml")
     try:
@@ -68,9 +69,9 @@ def procedure_deploy():  # type: ignore[no-untyped-def]
         with web_unit() as u:
             view = definitions.deploy(u, {filename: xml.encode("utf-8")})
     except (DeploymentInvalid, InvalidInput) as exc:
-        return jsonify(detail=exc.detail, errors=[p.as_dict() for p in exc.problems]), 422
+        return jsonify(deployed=False, detail=exc.detail, errors=[p.as_dict() for p in exc.problems])
     return jsonify(
-        id=view.id, version=view.version, created=view.created,
+        deployed=True, id=view.id, version=view.version, created=view.created,
         url=url_for("web.procedure_page", definition_id=view.id),
     ), 201 if view.created else 200
 

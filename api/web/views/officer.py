@@ -1,4 +1,8 @@
-"""Officer pages: the task inbox, cases (list, search, open, the case page) and task forms."""
+"""Officer pages: the task inbox, cases (list, search, open, the case page) and task forms.
+
+A form the server refused is shown again with 200 and the errors beside the fields (a 4xx page is
+an error in the browser console, and the page itself is fine).
+"""
 from __future__ import annotations
 
 import re
@@ -70,10 +74,10 @@ def case_new_post():  # type: ignore[no-untyped-def]
             opened = cases.open_case(u, values["matter_code"], party, officer_ids, values["summary"], clue_received_at=clue)
     except InvalidInput as exc:
         with web_unit() as u:
-            return _case_form(u, values, exc.problems or [Problem(exc.detail)]), 422
+            return _case_form(u, values, exc.problems or [Problem(exc.detail)])
     except Forbidden as exc:
         with web_unit() as u:
-            return _case_form(u, values, [Problem(exc.detail, field="matter_code")]), 403
+            return _case_form(u, values, [Problem(exc.detail, field="matter_code")])
     flash(_("Case %(number)s opened.", number=opened.number), "success")
     return redirect(url_for("web.case_page", case_id=opened.id))
 
@@ -140,7 +144,7 @@ def task_post(task_id: str):  # type: ignore[no-untyped-def]
             done = tasks.complete(u, task_id, data)
     except FormDataInvalid as exc:
         with web_unit() as u:
-            return _task_form(u, task_id, data, exc.problems), 422
+            return _task_form(u, task_id, data, exc.problems)
     flash(_("%(task)s: done.", task=detail.summary.name), "success")
     return redirect(url_for("web.case_page", case_id=done.case_id))
 
