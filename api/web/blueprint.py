@@ -30,7 +30,7 @@ def _headers(response: Response) -> Response:
 def _unauthenticated(exc: Unauthenticated):  # type: ignore[no-untyped-def]
     session.clear()
     flash(_("Your session has ended. Please log in again."), "warning")
-    return redirect(url_for("web.login", next=request.full_path if request.method == "GET" else None))
+    return redirect(url_for("web.login", next=request.full_path.rstrip("?") if request.method == "GET" else None))
 
 
 def _error_page(status: int, title: str, detail: str):  # type: ignore[no-untyped-def]

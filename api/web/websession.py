@@ -34,7 +34,7 @@ def login_required(view: Callable[..., Any]) -> Callable[..., Any]:
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if not session.get(TOKEN_KEY):
-            return redirect(url_for("web.login", next=request.full_path if request.method == "GET" else None))
+            return redirect(url_for("web.login", next=request.full_path.rstrip("?") if request.method == "GET" else None))
         return view(*args, **kwargs)
 
     return wrapper

@@ -67,7 +67,8 @@ class Server:
 
 @pytest.fixture
 def server(postgres_db: Database, tmp_path: Path) -> Iterator[Server]:
-    settings = replace(from_env({}), database_url=postgres_db.url, data_dir=tmp_path, secret_key="web-test-secret")
+    settings = replace(from_env({}), database_url=postgres_db.url, data_dir=tmp_path, secret_key="web-test-secret",
+                       token_ttl_seconds=400 * 86400)  # sessions outlive the clock moves; expiry has its own test
     running = Server(Core(settings, clock=FrozenClock(START), db=postgres_db)).start()
     yield running
     running.stop()
