@@ -1,6 +1,8 @@
 """The blueprint of the web pages, its error pages and security headers."""
 from __future__ import annotations
 
+import logging
+
 from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
@@ -8,6 +10,7 @@ from werkzeug.exceptions import HTTPException
 
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated, ZhifaError
 
+log = logging.getLogger("zhifa.web")
 web = Blueprint("web", __name__, template_folder="templates", static_folder="static",
                 static_url_path="/static/web")
 
@@ -58,3 +61,9 @@ def _domain(exc: ZhifaError):  # type: ignore[no-untyped-def]
 @web.errorhandler(HTTPException)
 def _http(exc: HTTPException):  # type: ignore[no-untyped-def]
     return _error_page(exc.code or 500, exc.name, exc.description or exc.name)
+
+
+@web.errorhandler(Exception)
+def _unexpected(exc: Exception):  # type: ignore[no-untyped-def]
+    log.exception("unexpected error in a page")
+    return _error_page(500, _("Internal error"), _("An unexpected error occurred; nothing was saved."))

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, func, select
 from werkzeug.serving import make_server
 
 from api import create_app
@@ -21,6 +21,7 @@ from api.web.i18n import compile_catalogues
 from engine.clock import FrozenClock
 from engine.core import Core
 from engine.db import Database
+from engine.models import DefinitionFile, ProcessDefinition
 from engine.settings import from_env
 from tests.conftest import CASE_TABLES, PASSWORD, START
 
@@ -69,12 +70,17 @@ class Server:
 def server(postgres_db: Database, tmp_path: Path) -> Iterator[Server]:
     settings = replace(from_env({}), database_url=postgres_db.url, data_dir=tmp_path, secret_key="web-test-secret",
                        token_ttl_seconds=400 * 86400)  # sessions outlive the clock moves; expiry has its own test
+    with postgres_db.transaction() as session:
+        seeded = session.scalar(select(func.max(ProcessDefinition.id)))
     running = Server(Core(settings, clock=FrozenClock(START), db=postgres_db)).start()
     yield running
     running.stop()
     with postgres_db.transaction() as session:
         for table in CASE_TABLES:
             session.execute(delete(table))
+        # Versions deployed from the modeler go too: other tests expect the seeded procedures.
+        session.execute(delete(DefinitionFile).where(DefinitionFile.definition_id > seeded))
+        session.execute(delete(ProcessDefinition).where(ProcessDefinition.id > seeded))
 
 
 class Pages:

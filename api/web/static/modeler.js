@@ -6,6 +6,19 @@
     return meta ? meta.content : '';
   }
 
+  // The SpiffWorkflow extension property naming a user task's form (kept by bpmn-js as a generic element).
+  function formProperty(element) {
+    var ext = element.businessObject.extensionElements;
+    var found = null;
+    ((ext && ext.values) || []).forEach(function (value) {
+      if (value.$type !== 'spiffworkflow:properties') { return; }
+      (value.$children || []).forEach(function (child) {
+        if (child.name === 'formJsonSchemaFilename') { found = child; }
+      });
+    });
+    return found;
+  }
+
   function init() {
     var island = document.getElementById('modeler-data');
     if (!island) { return; }
@@ -15,6 +28,7 @@
     window.zhifaModeler = modeler; // for the browser tests and the console
     var selected = null;
     var nameInput = document.getElementById('prop-name');
+    var formInput = document.getElementById('prop-form');
     var result = document.getElementById('deploy-result');
     var list = document.getElementById('deploy-errors');
 
@@ -35,10 +49,17 @@
         document.getElementById('prop-id').textContent = selected.id;
         document.getElementById('prop-type').textContent = selected.type;
         nameInput.value = selected.businessObject.name || '';
+        var property = formProperty(selected);
+        document.getElementById('prop-form-box').hidden = !property;
+        formInput.value = property ? property.value : '';
       }
     });
     nameInput.addEventListener('change', function () {
       if (selected) { modeler.get('modeling').updateLabel(selected, nameInput.value); }
+    });
+    formInput.addEventListener('change', function () {
+      var property = selected && formProperty(selected);
+      if (property) { modeler.get('modeling').updateModdleProperties(selected, property, { value: formInput.value }); }
     });
 
     function clearErrors() {
@@ -85,7 +106,7 @@
         })
         .then(function (body) {
           if (body.deployed) {
-            var message = (body.created ? data.messages.deployed : data.messages.unchanged).replace('%(v)s', body.version);
+            var message = (body.created ? data.messages.deployed : data.messages.unchanged).replace('{version}', body.version);
             result.className = 'success';
             result.textContent = message + ' ';
             var link = document.createElement('a');
