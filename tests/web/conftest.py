@@ -130,14 +130,20 @@ def pages(browser: Any, server: Server, request: pytest.FixtureRequest) -> Itera
 
 def open_case(server: Server, steps: list[str] | None = None, summary: str = "投诉：商品未明码标价") -> tuple[int, str]:
     """A case of officer1's agency (officer1 and officer2 assigned), taken through `steps` by the demo users."""
-    from engine.demo import open_demo_case, run_steps
     from engine.models import Case
 
-    party = {"type": "organization", "name": "广州市天河区示例便利店有限公司", "credit_code": "91350100M000100Y43"}
-    case_id = open_demo_case(server.core, "440201003001", party, summary)
-    run_steps(server.core, case_id, steps or [])
+    case_id = open_case_in(server.core, steps, summary)
     with server.core.unit() as unit:
         return case_id, unit.session.get(Case, case_id).number
+
+
+def open_case_in(core: Core, steps: list[str] | None = None, summary: str = "投诉：商品未明码标价") -> int:
+    from engine.demo import open_demo_case, run_steps
+
+    party = {"type": "organization", "name": "广州市天河区示例便利店有限公司", "credit_code": "91350100M000100Y43"}
+    case_id = open_demo_case(core, "440201003001", party, summary)
+    run_steps(core, case_id, steps or [])
+    return case_id
 
 
 def diagram_ready(page: Any) -> None:
