@@ -126,8 +126,8 @@ def _node(agency: Agency, has_children: bool) -> AgencyNode:
 
 def agency_timers(unit: Unit, agency_id: int, *, soon_days: int = DUE_SOON_DAYS) -> list[Any]:
     """Overdue and due-soon timers of one agency's subtree (the bottom of the drill-down), soonest first."""
-    from engine.timers import timer_view
     from engine.models import Case
+    from engine.timers import timer_view
 
     agency = unit.session.get(Agency, agency_id)
     if agency is None:

@@ -3,12 +3,28 @@ from __future__ import annotations
 
 import logging
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, Unauthenticated, ZhifaError
+from engine.errors import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    Unauthenticated,
+    ZhifaError,
+)
 
 log = logging.getLogger("zhifa.web")
 web = Blueprint("web", __name__, template_folder="templates", static_folder="static",

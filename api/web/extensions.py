@@ -10,8 +10,9 @@ Until they land the case page says plainly that these parts are not available ye
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 
 @dataclass(frozen=True)

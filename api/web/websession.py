@@ -4,9 +4,10 @@ signed session cookie; each page opens one unit of work as the token's principal
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from flask import g, redirect, request, session, url_for
 

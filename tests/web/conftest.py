@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import delete, func, select
@@ -56,7 +57,7 @@ class Server:
         self.url = f"http://127.0.0.1:{self.httpd.server_port}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, name="web-test-server", daemon=True)
 
-    def start(self) -> "Server":
+    def start(self) -> Server:
         self.thread.start()
         return self
 

@@ -36,6 +36,7 @@ def test_refused_deployment_is_shown_on_the_element(pages, server):  # type: ign
     page.goto("/procedures")
     page.get_by_role("link", name="在建模器中编辑").click()
     diagram_ready(page)
+    page.get_by_role("button", name="全图").click()
     page.locator('g.djs-element[data-element-id="investigate"]').click()
     expect(page.get_by_label("表单（JSON Schema 文件）")).to_have_value("investigate.schema.json")
     page.get_by_label("表单（JSON Schema 文件）").fill("no_such_form.schema.json")

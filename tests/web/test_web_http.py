@@ -118,8 +118,8 @@ def test_other_agencies_cases_are_forbidden(web, core):  # type: ignore[no-untyp
 
 
 def test_a_task_of_another_lane_is_refused_with_a_page(web, core):  # type: ignore[no-untyped-def]
-    from tests.web.conftest import open_case_in
     from engine.demo import run_steps
+    from tests.web.conftest import open_case_in
 
     case_id = open_case_in(core)
     run_steps(core, case_id, ["verify_clue"])  # approve_filing is the agency head's
