@@ -36,7 +36,7 @@ apt-get update -q -o Acquire::Retries=3 && \
 apt-get install -y -q -o Acquire::Retries=3 --no-install-recommends $$missing
 endef
 
-.PHONY: help sysdeps sysdeps-build venv test demo bench lint
+.PHONY: help sysdeps sysdeps-build venv test demo bench lint sysdeps-node sysdeps-browser web
 
 help: ## Show this list of targets
 	@echo "Usage: make TARGET   (variables: PYTHON=$(PYTHON) VENV=$(VENV) PG_BINDIR=$(PG_BINDIR) PYTEST_ARGS=...)"
@@ -68,10 +68,10 @@ $(STAMP): setup.cfg pyproject.toml | $(VENV)/bin/python sysdeps-build
 	$(VENV)/bin/python -m pip install --disable-pip-version-check -q -e '.[test]'
 	touch $@
 
-test: sysdeps venv ## Run the test suite (starts its own PostgreSQL server)
+test: sysdeps sysdeps-browser venv web ## Run the test suite (starts its own PostgreSQL server; browser tests in Chromium)
 	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
 
-demo: sysdeps-build venv ## Run the demo (SQLite; no PostgreSQL server needed)
+demo: sysdeps-build venv web ## Run the demo (SQLite; no PostgreSQL server needed)
 	$(VENV)/bin/zhifa demo
 
 bench: venv ## Run the engine benchmarks (python -m bench.engine)
@@ -79,3 +79,24 @@ bench: venv ## Run the engine benchmarks (python -m bench.engine)
 
 lint: venv ## ruff check engine api tests
 	$(VENV)/bin/ruff check engine api tests
+
+sysdeps-node: ## Install Node.js and npm (they install the web pages' front-end libraries) if missing
+	@missing=""; \
+	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
+	$(APT_INSTALL)
+
+sysdeps-browser: ## Install Debian's Chromium and a Chinese font (the browser tests) if missing
+	@missing=""; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	[ -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || missing="$$missing fonts-wqy-microhei"; \
+	$(APT_INSTALL)
+
+NODE_STAMP := node_modules/.zhifa-installed
+
+web: $(NODE_STAMP) venv ## npm ci the front-end libraries; compile the message catalogues
+	$(VENV)/bin/python -c 'from api.web.i18n import compile_catalogues; compile_catalogues()'
+
+$(NODE_STAMP): package.json package-lock.json | sysdeps-node
+	npm ci --no-audit --no-fund
+	touch $@

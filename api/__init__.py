@@ -30,4 +30,7 @@ def create_app(core: Core | None = None) -> Flask:
     for module in (auth, catalogue, cases, tasks, timers, processes):
         api.add_namespace(module.ns)
     app.register_blueprint(blueprint)
+    from . import web
+
+    web.install(app)
     return app

@@ -119,3 +119,10 @@ def _password_matches(stored: str, password: str) -> bool:
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+def revoke_token(unit: Unit, token: str) -> None:
+    """Logout: the token stops working at once (unknown tokens are ignored)."""
+    from sqlalchemy import delete
+
+    unit.session.execute(delete(AccessToken).where(AccessToken.token_hash == _digest(token)))

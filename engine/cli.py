@@ -93,6 +93,7 @@ def demo(port: int) -> None:
         _fail(exc)
     click.echo(f"Zhifa demo: http://127.0.0.1:{port}/api/v1/  (Swagger UI at /api/v1/docs)")
     click.echo(f"accounts: {DEMO_ACCOUNTS}; password: {settings.demo_password}")
+    click.echo(f"web pages: http://127.0.0.1:{port}/  (log in with an account above)")
     run(core, "127.0.0.1", port)
 
 

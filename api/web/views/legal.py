@@ -1,0 +1,84 @@
+"""Legal staff: the procedure library, version history, the modeler and deployment."""
+from __future__ import annotations
+
+import re
+from itertools import groupby
+
+from flask import Response, jsonify, render_template, request, url_for
+
+from engine import definitions
+from engine.accounts import require_role
+from engine.errors import DeploymentInvalid, InvalidInput, Problem
+
+from ..blueprint import web
+from ..websession import login_required, web_unit
+
+DESIGNERS = ("process_designer", "admin")
+_FILENAME = re.compile(r"^[A-Za-z0-9_.-]{1,120}\.bpmn$")
+
+
+@web.get("/procedures")
+@login_required
+def procedures():  # type: ignore[no-untyped-def]
+    with web_unit() as u:
+        views = definitions.list_definitions(u)
+        library = [
+            {"process_id": pid, "versions": sorted(group, key=lambda v: v.version, reverse=True)}
+            for pid, group in groupby(views, key=lambda v: v.process_id)
+        ]
+        return render_template("procedures/list.html", library=library, may_edit=u.actor.has_role(*DESIGNERS))
+
+
+@web.get("/procedures/<int:definition_id>")
+@login_required
+def procedure_page(definition_id: int):  # type: ignore[no-untyped-def]
+    with web_unit() as u:
+        view = definitions.get_view(u, definition_id)
+        history = [v for v in definitions.list_definitions(u) if v.process_id == view.process_id]
+        return render_template(
+            "procedures/page.html", definition=view, history=sorted(history, key=lambda v: v.version, reverse=True),
+            xml_url=url_for("web.definition_xml", definition_id=definition_id), may_edit=u.actor.has_role(*DESIGNERS),
+        )
+
+
+@web.get("/procedures/<int:definition_id>/edit")
+@login_required
+def procedure_edit(definition_id: int):  # type: ignore[no-untyped-def]
+    with web_unit() as u:
+        require_role(u.actor, *DESIGNERS)
+        view = definitions.get_view(u, definition_id)
+        filename, _ = definitions.main_xml(u, definition_id)
+        return render_template(
+            "procedures/edit.html", definition=view, filename=filename,
+            xml_url=url_for("web.definition_xml", definition_id=definition_id),
+        )
+
+
+@web.post("/procedures/deploy")
+@login_required
+def procedure_deploy():  # type: ignore[no-untyped-def]
+    """The modeler posts its XML here; errors come back located (file, line, BPMN element). Refusals
+    answer 200 with `deployed: false` (a 4xx response is an error in the browser console)."""
+    body = request.get_json(silent=True) or {}
+    filename, xml = body.get("filename"), body.get("xml")
+    try:
+        if not isinstance(filename, str) or not _FILENAME.match(filename):
+            raise InvalidInput("bad file name", [Problem("a plain name ending in .bpmn", field="filename")])
+        if not isinstance(xml, str) or not xml.strip():
+            raise InvalidInput("no diagram", [Problem("the BPMN XML is empty", field="xml")])
+        with web_unit() as u:
+            view = definitions.deploy(u, {filename: xml.encode("utf-8")})
+    except (DeploymentInvalid, InvalidInput) as exc:
+        return jsonify(deployed=False, detail=exc.detail, errors=[p.as_dict() for p in exc.problems])
+    return jsonify(
+        deployed=True, id=view.id, version=view.version, created=view.created,
+        url=url_for("web.procedure_page", definition_id=view.id),
+    ), 201 if view.created else 200
+
+
+@web.get("/procedures/<int:definition_id>/xml")
+@login_required
+def definition_xml(definition_id: int):  # type: ignore[no-untyped-def]
+    with web_unit() as u:
+        _, content = definitions.main_xml(u, definition_id)
+    return Response(content, mimetype="application/xml")

@@ -1,0 +1,184 @@
+"""Officer pages: the task inbox, cases (list, search, open, the case page) and task forms.
+
+A form the server refused is shown again with 200 and the errors beside the fields (a 4xx page is
+an error in the browser console, and the page itself is fine).
+"""
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
+
+from engine import accounts, audit, cases, catalogue, overview, tasks
+from engine.clock import CHINA_TZ
+from engine.errors import Forbidden, FormDataInvalid, InvalidInput, Problem
+
+from .. import extensions
+from ..blueprint import web
+from ..filters import local
+from ..forms import attach_errors, data_from, fields_of
+from ..websession import login_required, web_unit
+
+PER_PAGE = 20
+
+
+@web.get("/inbox")
+@login_required
+def inbox():  # type: ignore[no-untyped-def]
+    """The tasks I may do now, the nearest statutory deadline first."""
+    with web_unit() as u:
+        items, total = tasks.list_tasks(u, state="ready", mine=True, per_page=200)
+        return render_template("inbox.html", tasks=items, total=total)
+
+
+@web.get("/cases")
+@login_required
+def case_list():  # type: ignore[no-untyped-def]
+    q = (request.args.get("q") or "").strip() or None
+    status = request.args.get("status") if request.args.get("status") in ("open", "closed") else None
+    page_no = max(1, request.args.get("page", 1, type=int) or 1)
+    with web_unit() as u:
+        items, total = cases.list_cases(u, q=q, status=status, page=page_no, per_page=PER_PAGE)
+        context = {"cases": items, "total": total, "q": q or "", "status": status or "", "page": page_no,
+                   "pages": max(1, -(-total // PER_PAGE))}
+        if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "case-results":
+            return render_template("cases/_results.html", **context)
+        return render_template("cases/list.html", **context)
+
+
+# -- opening a case ---------------------------------------------------------------------------------
+PARTY_FIELDS = ("type", "name", "id_number", "credit_code", "address", "phone", "legal_representative")
+
+
+@web.get("/cases/new")
+@login_required
+def case_new():  # type: ignore[no-untyped-def]
+    with web_unit() as u:
+        return _case_form(u, {"party": {"type": "organization"}, "officer_ids": [u.actor.user_id]}, [])
+
+
+@web.post("/cases/new")
+@login_required
+def case_new_post():  # type: ignore[no-untyped-def]
+    form = request.form
+    party = {k: form.get(f"party.{k}", "").strip() for k in PARTY_FIELDS if form.get(f"party.{k}", "").strip()}
+    officer_ids = [int(v) for v in form.getlist("officer_ids") if v.isdigit()]
+    clue = _clue_instant(form.get("clue_received_at", "").strip())
+    values = {"matter_code": form.get("matter_code", ""), "party": party, "officer_ids": officer_ids,
+              "summary": form.get("summary", ""), "clue_received_at": form.get("clue_received_at", "")}
+    try:
+        with web_unit() as u:
+            opened = cases.open_case(u, values["matter_code"], party, officer_ids, values["summary"], clue_received_at=clue)
+    except InvalidInput as exc:
+        with web_unit() as u:
+            return _case_form(u, values, exc.problems or [Problem(exc.detail)])
+    except Forbidden as exc:
+        with web_unit() as u:
+            return _case_form(u, values, [Problem(exc.detail, field="matter_code")])
+    flash(_("Case %(number)s opened.", number=opened.number), "success")
+    return redirect(url_for("web.case_page", case_id=opened.id))
+
+
+def _clue_instant(raw: str) -> str | None:
+    if not raw:
+        return None
+    return raw + ":00+08:00" if re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d", raw) else raw
+
+
+def _case_form(u: Any, values: dict[str, Any], problems: list[Problem]):  # type: ignore[no-untyped-def]
+    errors: dict[str, list[str]] = {}
+    for p in problems:
+        errors.setdefault(p.field or "", []).append(explain(p.message))
+    return render_template(
+        "cases/new.html", values=values, errors=errors,
+        matters=catalogue.list_matters(u), officers=accounts.certified_officers(u, u.actor.agency_id),
+        now=u.now.astimezone(CHINA_TZ).strftime("%Y-%m-%dT%H:%M"),
+    )
+
+
+# -- the case page ----------------------------------------------------------------------------------
+@web.get("/cases/<int:case_id>")
+@login_required
+def case_page(case_id: int):  # type: ignore[no-untyped-def]
+    with web_unit() as u:
+        case = cases.get_case(u, case_id)
+        events = audit.case_events(u, case_id)
+        names = overview.user_names(u, {e["actor_id"] for e in events if e["actor_id"]})
+        diagram = {
+            "xml_url": url_for("web.definition_xml", definition_id=case.definition_id),
+            "completed": sorted({t.bpmn_id for t in case.tasks if t.state == "completed"}),
+            "current": sorted({t.bpmn_id for t in case.tasks if t.state == "ready"}),
+            "timers": [
+                {"bpmn_id": t.bpmn_id, "status": t.status, "due_local": local(t.due_at), "legal_basis": t.legal_basis,
+                 "name": t.name, "provisional": t.provisional}
+                for t in case.timers if t.status in ("pending", "overdue")
+            ],
+        }
+        sections = [s for s in extensions.case_sections if s.visible(u, case)]
+        return render_template(
+            "cases/page.html", case=case, events=events, names=names, diagram=diagram, sections=sections,
+            ready=[t for t in case.tasks if t.state == "ready"],
+        )
+
+
+# -- task forms -------------------------------------------------------------------------------------
+@web.get("/tasks/<task_id>")
+@login_required
+def task_page(task_id: str):  # type: ignore[no-untyped-def]
+    with web_unit() as u:
+        return _task_form(u, task_id, {}, [])
+
+
+@web.post("/tasks/<task_id>")
+@login_required
+def task_post(task_id: str):  # type: ignore[no-untyped-def]
+    with web_unit() as u:
+        detail = tasks.get_task(u, task_id)
+        schema = detail.form["schema"]
+    data = data_from(schema, request.form)
+    try:
+        with web_unit() as u:
+            done = tasks.complete(u, task_id, data)
+    except FormDataInvalid as exc:
+        with web_unit() as u:
+            return _task_form(u, task_id, data, exc.problems)
+    flash(_("%(task)s: done.", task=detail.summary.name), "success")
+    return redirect(url_for("web.case_page", case_id=done.case_id))
+
+
+def _task_form(u: Any, task_id: str, values: dict[str, Any], problems: list[Problem]):  # type: ignore[no-untyped-def]
+    detail = tasks.get_task(u, task_id)
+    case = cases.get_case(u, detail.summary.case_id)
+    fields = fields_of(detail.form["schema"], detail.form["ui_schema"], values)
+    loose = attach_errors(fields, [Problem(explain(p.message), field=p.field) for p in problems])
+    return render_template(
+        "tasks/form.html", task=detail.summary, form=detail.form, fields=fields, loose=loose, case=case,
+        invalid=bool(problems),
+    )
+
+
+TYPE_NAMES = {
+    "number": lazy_gettext("a number"), "integer": lazy_gettext("a whole number"), "string": lazy_gettext("text"),
+    "boolean": lazy_gettext("yes or no"), "array": lazy_gettext("a list"), "object": lazy_gettext("a group of fields"),
+}
+_REQUIRED = re.compile(r"^'[^']+' is a required property$")
+_TYPE = re.compile(r"^.* is not of type '(\w+)'$")
+
+
+def explain(message: str) -> str:
+    """The server's validation messages in the page's language where they follow a known pattern."""
+    if _REQUIRED.match(message):
+        return _("This field is required.")
+    match = _TYPE.match(message)
+    if match:
+        return _("Enter %(type)s.", type=TYPE_NAMES.get(match.group(1), match.group(1)))
+    if message.endswith("is not a 'date'"):
+        return _("Enter a date.")
+    if "is less than the minimum" in message:
+        return _("The value is too small.")
+    if "should be non-empty" in message or "is too short" in message:
+        return _("This field may not be empty.")
+    return message

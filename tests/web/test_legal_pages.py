@@ -1,0 +1,58 @@
+"""Legal staff in the browser: the procedure library, editing in the modeler, deploying a new version,
+a refused deployment marked on the offending element, and the version history."""
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from tests.web.conftest import diagram_ready
+
+
+def test_designer_edits_and_deploys_a_new_version(pages, server):  # type: ignore[no-untyped-def]
+    page = pages.login("designer1")
+    expect(page.get_by_role("heading", level=1)).to_have_text("程序库")
+    page.get_by_role("link", name="在建模器中编辑").click()
+    diagram_ready(page)
+    page.locator('g.djs-element[data-element-id="verify_clue"]').click()
+    expect(page.locator("#prop-id")).to_have_text("verify_clue")
+    expect(page.get_by_label("名称")).to_have_value("核查线索")
+    page.get_by_label("名称").fill("核查线索（含现场核查）")
+    page.get_by_label("名称").press("Enter")
+    page.get_by_role("button", name="部署为新版本").click()
+    expect(page.locator("#deploy-result")).to_contain_text("已部署为第2版。")
+    page.get_by_role("link", name="查看新版本").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("v2")
+    diagram_ready(page)
+    expect(page.locator('g.djs-element[data-element-id="verify_clue"]')).to_contain_text("核查线索（含现场核查）")
+    history = page.locator("table.history tbody tr")
+    expect(history).to_have_count(2)
+    expect(history.nth(0)).to_contain_text("v2")
+    expect(history.nth(1)).to_contain_text("v1")
+
+
+def test_refused_deployment_is_shown_on_the_element(pages, server):  # type: ignore[no-untyped-def]
+    page = pages.login("designer1")
+    page.goto("/procedures")
+    page.get_by_role("link", name="在建模器中编辑").click()
+    diagram_ready(page)
+    page.get_by_role("button", name="全图").click()
+    page.locator('g.djs-element[data-element-id="investigate"]').click()
+    expect(page.get_by_label("表单（JSON Schema 文件）")).to_have_value("investigate.schema.json")
+    page.get_by_label("表单（JSON Schema 文件）").fill("no_such_form.schema.json")
+    page.get_by_label("表单（JSON Schema 文件）").press("Enter")
+    page.get_by_role("button", name="部署为新版本").click()
+    expect(page.locator("#deploy-result")).to_contain_text("未部署")
+    expect(page.locator("#deploy-errors li")).to_contain_text(re.compile("investigate.*no_such_form.schema.json"))
+    expect(page.locator('g.djs-element.deploy-error[data-element-id="investigate"]')).to_have_count(1)
+    expect(page.locator(".error-overlay")).to_contain_text("no_such_form.schema.json")
+    page.goto("/procedures")
+    expect(page.get_by_text("最新版本：第1版")).to_be_visible()
+
+
+def test_officers_cannot_open_the_modeler(pages, server):  # type: ignore[no-untyped-def]
+    page = pages.login("officer1")
+    page.goto("/procedures")
+    expect(page.get_by_role("link", name="在建模器中编辑")).to_have_count(0)
+    page.get_by_role("link", name="行政处罚一般程序").click()
+    diagram_ready(page)
