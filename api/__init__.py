@@ -14,6 +14,7 @@ def create_app(core: Core | None = None) -> Flask:
 
     from . import problems
     from .resources import auth, cases, catalogue, processes, tasks, timers
+    from .resources import calendar as calendar_resource
 
     core = core or Core(from_env())
     app = Flask(__name__)
@@ -29,5 +30,6 @@ def create_app(core: Core | None = None) -> Flask:
     problems.install(app, api)
     for module in (auth, catalogue, cases, tasks, timers, processes):
         api.add_namespace(module.ns)
+    api.add_namespace(calendar_resource.ns)
     app.register_blueprint(blueprint)
     return app

@@ -102,6 +102,7 @@ class TimerView:
     attached_to: str | None
     interrupting: bool
     armed: bool = False  # still waiting in the workflow (pending, or overdue but not yet fired)
+    clock: dict[str, Any] = field(default_factory=dict)  # case-clock changes (engine.case_clock); {} if none
 
 
 @dataclass
@@ -282,6 +283,18 @@ class Instance:
             self.wf.refresh_timers()
             self.wf.do_engine_steps()
 
+    def reschedule_timer(self, task_id: str, due: str | None, clock: dict[str, Any] | None = None) -> None:
+        """Move a waiting timer to ``due`` (ISO with offset), or stop it (None: it cannot fire).
+
+        ``clock`` (the case-clock record of `engine.case_clock`) is kept with the timer's state.
+        """
+        task = self._task(task_id)
+        if not _is_timer(task.task_spec) or task.state != TaskState.WAITING:
+            raise Conflict(f"timer {task.task_spec.bpmn_id} is not waiting")
+        task._set_internal_data(event_value=due or STOPPED_TIMER_VALUE)
+        if clock is not None:
+            task._set_internal_data(zhifa_clock=json.loads(json.dumps(clock)))
+
     def fire_due_timers(self) -> list[str]:
         before = {t.id for t in self.all_tasks() if t.state == TaskState.WAITING}
         self.advance()
@@ -405,13 +418,18 @@ def _timer_view(task: Any, now: datetime) -> TimerView | None:
         attached_to=_attached_bpmn_id(task),
         interrupting=_interrupting(spec),
         armed=task.state == TaskState.WAITING,
+        clock=dict(task.internal_data.get("zhifa_clock") or {}),
     )
+
+
+# A stopped (suspended) timer waits for this instant, which never comes; views report no due date.
+STOPPED_TIMER_VALUE = "9999-12-31T23:59:59+08:00"
 
 
 def _parse_due(value: Any) -> datetime | None:
     if isinstance(value, dict):  # cycle timers
         value = value.get("next")
-    if not isinstance(value, str):
+    if not isinstance(value, str) or value == STOPPED_TIMER_VALUE:
         return None
     try:
         parsed = TimerEventDefinition.get_datetime(value)
