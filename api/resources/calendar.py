@@ -5,7 +5,7 @@ from flask import request
 from flask_restx import Namespace, Resource
 
 from engine import calendar_admin
-from engine.errors import InvalidInput, Problem, ZhifaError
+from engine.errors import InvalidInput, Problem
 
 from ..context import int_arg, json_body, render, unit
 
@@ -49,8 +49,7 @@ class Due(Resource):
         with unit() as u:
             try:
                 due = u.calendar.due(start, amount, unit_name)
-            except ZhifaError:
-                raise
             except (TypeError, ValueError) as exc:
-                raise InvalidInput(str(exc), [Problem(str(exc), field="start" if "unit" not in str(exc) else "unit")]) from None
+                field = "unit" if "unit" in str(exc) else "start"
+                raise InvalidInput(str(exc), [Problem(str(exc), field=field)]) from None
         return {"date": due.date.isoformat(), "at": due.at.isoformat(), "provisional": due.provisional}
