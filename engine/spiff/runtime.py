@@ -21,8 +21,10 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _timer_module
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.util.task import TaskState
 
@@ -282,6 +284,21 @@ class Instance:
             self.wf.do_engine_steps()
             self.wf.refresh_timers()
             self.wf.do_engine_steps()
+
+    def waiting_for_message(self, name: str) -> bool:
+        return any(e.name == name and e.event_type == "MessageEventDefinition" for e in self.wf.waiting_events())
+
+    def send_message(self, name: str, payload: dict[str, Any]) -> None:
+        """Deliver a BPMN message (its payload goes to the catching event's messageVariable)."""
+        if not self.waiting_for_message(name):
+            raise Conflict(f"the procedure is not waiting for the message {name!r} now")
+        event = BpmnEvent(MessageEventDefinition(name), payload=json.loads(json.dumps(payload)))
+        with _clock_in_force(self.runtime.clock), _as_workflow_error(None):
+            try:
+                self.wf.send_event(event)
+            except WorkflowException as exc:
+                raise Conflict(f"the procedure is not waiting for the message {name!r} now") from exc
+        self.advance()
 
     def reschedule_timer(self, task_id: str, due: str | None, clock: dict[str, Any] | None = None) -> None:
         """Move a waiting timer to ``due`` (ISO with offset), or stop it (None: it cannot fire).
