@@ -37,9 +37,9 @@ def request_change(unit: Unit, case_id: int, body: Any) -> ClockChangeRequested:
     if case.status == "closed":
         raise Conflict(f"case {case.number} is closed")
     instance = instances.load(unit, case)
-    checked = check_request(unit.calendar, instance, body, unit.now.astimezone(CHINA_TZ).date())
     if not instance.waiting_for_message(MESSAGE):
         raise Conflict("another change of this case's time limits is awaiting the agency head's approval")
+    checked = check_request(unit.calendar, instance, body, unit.now.astimezone(CHINA_TZ).date())
     checked.update(requested_by=unit.actor.user_id, requested_by_name=unit.actor.name,
                    requested_at=unit.now.astimezone(CHINA_TZ).isoformat(timespec="seconds"))
     before = {t.id for t in instance.ready_tasks()}
