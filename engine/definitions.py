@@ -76,7 +76,8 @@ def prepare(settings: Any, uploads: dict[str, bytes]) -> Prepared:
         raise DeploymentInvalid("no BPMN file", [Problem("upload at least one .bpmn file", field="files")])
     process_files.update(called_processes(process_files, settings.processes_dir))
     forms, templates = _supporting_files(uploads, settings.forms_dir, settings.templates_dir)
-    bundle = parse_bundle(process_files, known_forms=set(forms), known_templates=set(templates), require_forms=True)
+    bundle = parse_bundle(process_files, known_forms=set(forms), known_templates=set(templates), require_forms=True,
+                          require_statutory_timers=True, require_paths_to_end=True)
     needed_forms = {n for t in bundle.user_tasks for n in (t.form, t.ui_form) if n}
     needed_templates = {t.document_template for t in bundle.user_tasks if t.document_template}
     _check_forms({n: forms[n] for n in needed_forms})

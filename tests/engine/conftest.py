@@ -56,6 +56,8 @@ def general_definition() -> Definition:
         known_forms={p.name for p in FORMS.glob("*.json")},
         known_templates={p.name for p in TEMPLATES.glob("*.j2")},
         require_forms=True,
+        require_statutory_timers=True,
+        require_paths_to_end=True,
     )
 
 
