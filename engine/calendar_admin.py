@@ -21,10 +21,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import audit, calendar as legal_calendar, instances
+from engine import audit, instances
+from engine import calendar as legal_calendar
 from engine.accounts import require_role
-from engine.case_clock import timer_due
 from engine.calendar_models import CalendarYear
+from engine.case_clock import timer_due
 from engine.clock import CHINA_TZ
 from engine.core import Unit, calendar_from_settings
 from engine.errors import InvalidInput, Problem

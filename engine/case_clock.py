@@ -259,11 +259,11 @@ def _stops_including_open(clock: Mapping[str, Any], today: date) -> list[dict[st
 def check_approval(request: Mapping[str, Any], approval: Mapping[str, Any]) -> bool:
     """True when approved; a further extension needs the record of the heads' collective discussion."""
     approved = approval.get("clock_decision") == "approve"
-    if approved and request.get("kind") == "extend" and request.get("collective_discussion"):
-        if not approval.get("collective_discussion_on"):
-            raise InvalidInput(
-                "a further extension is decided by the heads' collective discussion: record it",
-                [Problem("date, participants and conclusion of the collective discussion", field="collective_discussion_on")])
+    further = request.get("kind") == "extend" and request.get("collective_discussion")
+    if approved and further and not approval.get("collective_discussion_on"):
+        raise InvalidInput(
+            "a further extension is decided by the heads' collective discussion: record it",
+            [Problem("date, participants and conclusion of the collective discussion", field="collective_discussion_on")])
     return approved
 
 

@@ -15,7 +15,14 @@ from typing import Any
 from sqlalchemy import update
 
 from engine import audit, instances
-from engine.case_clock import APPROVAL_PROPERTY, MESSAGE, Applied, apply_approved, check_approval, check_request
+from engine.case_clock import (
+    APPROVAL_PROPERTY,
+    MESSAGE,
+    Applied,
+    apply_approved,
+    check_approval,
+    check_request,
+)
 from engine.cases import check_visible
 from engine.clock import CHINA_TZ
 from engine.core import Unit

@@ -101,7 +101,7 @@ class Core:
         try:
             with self.db.transaction() as session:
                 self.calendar = calendar_admin.build_calendar(self.settings, calendar_admin.stored_entries(session))
-        except Exception:  # noqa: BLE001 - keep the calendar we have; the next unit tries again
+        except Exception:  # keep the calendar we have; the next unit tries again
             log.exception("holiday years could not be read from the database")
             return
         self._calendar_read_at = time.monotonic()

@@ -232,7 +232,7 @@ def called_processes(process_files: dict[str, bytes], processes_dir: Path) -> di
     library = _library(processes_dir) if called - defined else {}
     added: dict[str, bytes] = {}
     while called - defined:
-        process_id = sorted(called - defined)[0]
+        process_id = min(called - defined)
         found = library.get(process_id)
         defined.add(process_id)
         if found is None or found[0] in process_files or found[0] in added:

@@ -3,8 +3,8 @@
 Revision ID: 0002_calendar
 Revises: 0001_initial
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = '0002_calendar'

@@ -152,3 +152,18 @@ def test_due_endpoint_refuses_bad_parameters(login: Any) -> None:
     assert bad_unit.status_code == 422 and bad_unit.get_json()["errors"][0]["field"] == "unit"
     bad_date = officer.get("/api/v1/calendar/due?start=2026-02-30&amount=1&unit=calendar_days")
     assert bad_date.status_code == 422 and bad_date.get_json()["errors"][0]["field"] == "start"
+
+
+def test_recomputation_keeps_the_approved_extension(login: Any, core: Core, clock: FrozenClock) -> None:
+    case_id, _ = filed_in_november(login, clock)
+    officer, head, admin = login("officer1"), login("head1"), login("admin")
+    response = officer.post(f"/api/v1/cases/{case_id}/clock-changes", json={"kind": "extend", "amount": 30, "reason": "案情复杂。"})
+    assert response.status_code == 201, response.get_json()
+    head.complete(case_id, "approve_clock_change",
+                  {"clock_decision": "approve", "clock_opinion": "同意。", "approval_date": "2026-11-16"})
+    # 120 days after 2026-11-16 = Tuesday 2027-03-16, still provisional
+    assert (p5(login, case_id)["due_at"], p5(login, case_id)["provisional"]) == ("2027-03-16T15:59:59+00:00", True)
+    notice = official_2027(days=[*official_2027()["days"], {"name": "测试", "date": "2027-03-16", "isOffDay": True}])
+    result = admin.http.put("/api/v1/calendar/years/2027", json=notice, headers=admin._headers()).get_json()
+    assert [m["due_after"] for m in result["rescheduled"]] == ["2027-03-17T23:59:59+08:00"]
+    assert (p5(login, case_id)["due_at"], p5(login, case_id)["provisional"]) == ("2027-03-17T15:59:59+00:00", False)

@@ -100,8 +100,8 @@ def test_the_head_approves_an_extension_and_the_deadline_moves(login: Any, core:
     officer.post(f"/api/v1/cases/{case_id}/clock-changes", json={"kind": "extend", "amount": 30, "reason": "案情复杂。"})
     ready = officer.get(f"/api/v1/tasks?case_id={case_id}&state=ready").get_json()["items"]
     assert {t["bpmn_id"]: t["lane"] for t in ready}["approve_clock_change"] == "agency_head"
-    refused = officer.post(f"/api/v1/tasks/{[t for t in ready if t['bpmn_id'] == 'approve_clock_change'][0]['id']}/complete",
-                           json={"data": APPROVE})
+    approval = next(t for t in ready if t["bpmn_id"] == "approve_clock_change")
+    refused = officer.post(f"/api/v1/tasks/{approval['id']}/complete", json={"data": APPROVE})
     assert refused.status_code == 403, "an officer cannot approve"
     head.complete(case_id, "approve_clock_change", APPROVE)
     assert p5(login, case_id)["due_at"] == "2026-06-30T15:59:59+00:00"  # 120 days after 03-02

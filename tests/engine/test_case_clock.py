@@ -12,7 +12,13 @@ from datetime import date
 import pytest
 
 from engine import calendar as legal_calendar
-from engine.case_clock import MESSAGE, apply_approved, check_approval, check_request, timer_due
+from engine.case_clock import (
+    MESSAGE,
+    apply_approved,
+    check_approval,
+    check_request,
+    timer_due,
+)
 from engine.clock import CHINA_TZ
 from engine.errors import InvalidInput
 from tests.engine.test_general_procedure import (
