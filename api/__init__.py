@@ -14,6 +14,8 @@ def create_app(core: Core | None = None) -> Flask:
 
     from . import problems
     from .resources import auth, cases, catalogue, processes, tasks, timers
+    from .resources import calendar as calendar_resource
+    from .resources import clock_changes as clock_changes_resource
 
     core = core or Core(from_env())
     app = Flask(__name__)
@@ -29,6 +31,8 @@ def create_app(core: Core | None = None) -> Flask:
     problems.install(app, api)
     for module in (auth, catalogue, cases, tasks, timers, processes):
         api.add_namespace(module.ns)
+    api.add_namespace(calendar_resource.ns)
+    api.add_namespace(clock_changes_resource.ns)
     app.register_blueprint(blueprint)
     from . import web
 

@@ -242,7 +242,8 @@ def _validate_entry(entry: Mapping[str, Any]) -> list[Problem]:
 
 def _validate_day(year: int, i: int, day: Any, seen: set[str]) -> list[Problem]:
     field = f"days[{i}]"
-    if not isinstance(day, Mapping) or not isinstance(day.get("isOffDay"), bool):
+    if not isinstance(day, Mapping) or not isinstance(day.get("isOffDay"), bool) \
+            or not isinstance(day.get("name", ""), str):
         message = f"{year}: each day needs 'date', 'name' and a boolean 'isOffDay'"
         return [Problem(message, field=field)]
     try:

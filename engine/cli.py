@@ -131,18 +131,60 @@ def calendar() -> None:
 @click.option("--hours", "unit", flag_value="hours", help="hours (小时)")
 def calendar_due(start: str, amount: int, unit: str | None) -> None:
     """Print the due date of a period of AMOUNT units starting on START (YYYY-MM-DD)."""
-    from engine.calendar import load_default_calendar
-
     if unit is None:
         raise click.UsageError("say --working, --calendar, --months or --hours")
     try:
-        due = load_default_calendar().due(start, amount, unit)
+        due = _calendar().due(start, amount, unit)
     except ZhifaError as exc:
         _fail(exc)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from exc
     text = due.at.isoformat() if unit == "hours" else due.date.isoformat()
     click.echo(f"{text} (provisional)" if due.provisional else text)
+
+
+def _calendar():  # type: ignore[no-untyped-def]
+    """The configured calendar with the holiday years stored in the database (packaged data if none)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from engine import calendar_admin
+
+    core = _core()
+    try:
+        with core.db.transaction() as session:
+            entries = calendar_admin.stored_entries(session)
+    except SQLAlchemyError:
+        click.echo("warning: no database to read imported holiday years from; packaged data only", err=True)
+        entries = []
+    return calendar_admin.build_calendar(core.settings, entries)
+
+
+@calendar.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--source", help="the State Council notice (title, number or address) if the file has no papers")
+def calendar_import(file: str, source: str | None) -> None:
+    """Add or replace one holiday year from a holiday-cn JSON file; open timers it affects are moved."""
+    import json
+
+    from engine import calendar_admin
+
+    try:
+        entry = json.loads(Path(file).read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        click.echo(f"error: {file} is not JSON: {exc}", err=True)
+        sys.exit(1)
+    core = _core()
+    try:
+        with core.unit() as unit:
+            result = calendar_admin.import_year(unit, entry, source=source)
+    except ZhifaError as exc:
+        _fail(exc)
+    click.echo(f"imported {result.year.year} ({result.year.source}); replaced the {result.replaced} year; "
+               f"moved {len(result.rescheduled)} open timer(s)")
+    for moved in result.rescheduled:
+        before = moved.due_before.date().isoformat() if moved.due_before else "-"
+        after = moved.due_after.date().isoformat() if moved.due_after else "-"
+        click.echo(f"  {moved.case_number} {moved.bpmn_id}: {before} -> {after}")
 
 
 @main.group()

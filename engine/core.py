@@ -6,6 +6,7 @@ functions in the feature modules take that unit and never commit themselves.
 from __future__ import annotations
 
 import logging
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -53,16 +54,17 @@ class Core:
         self.settings = settings
         self.clock = clock or clock_from_settings(settings)
         self.db = db or Database(settings.database_url)
-        self.calendar = legal_calendar.load_default_calendar()
+        self.calendar = calendar_from_settings(settings)
+        self._calendar_read_at: float | None = None  # time.monotonic() of the last read of stored years
         self.runtime = Runtime(self.clock, self.script_functions())
         self._definitions: dict[int, Any] = {}
 
     def script_functions(self) -> dict[str, Callable[..., Any]]:
         """What BPMN scripts and timer expressions may call (names checked at deployment)."""
-        cal = self.calendar
+        # Looked up on each call: an imported holiday year replaces `self.calendar`.
         return {
-            "deadline": cal.deadline,
-            "due_date": lambda start, amount, unit: cal.due(start, amount, unit).date.isoformat(),
+            "deadline": lambda start, amount, unit: self.calendar.deadline(start, amount, unit),
+            "due_date": lambda start, amount, unit: self.calendar.due(start, amount, unit).date.isoformat(),
             "now": self.now_iso,
             "late_fee": legal_calendar.late_fee,
         }
@@ -82,10 +84,29 @@ class Core:
 
     @contextmanager
     def unit(self, actor: Principal = SYSTEM) -> Iterator["Unit"]:
+        self.refresh_calendar()
         with self.db.transaction() as session:
-            work = Unit(self, session, actor)
-            yield work
-            work.writes.flush()  # what the unit queued goes out before the commit
+            unit = Unit(self, session, actor)
+            yield unit
+            unit.writes.flush()  # what the unit queued goes out before the commit
+        if "calendar" in unit.held:  # committed: holiday years changed in this unit
+            self.calendar = unit.held["calendar"]
+            self._calendar_read_at = time.monotonic()
+
+    def refresh_calendar(self, *, force: bool = False) -> None:
+        """Re-read the holiday years stored in the database (another process may have imported one)."""
+        ttl = self.settings.calendar_refresh_seconds
+        if not force and self._calendar_read_at is not None and time.monotonic() - self._calendar_read_at < ttl:
+            return
+        from engine import calendar_admin
+
+        try:
+            with self.db.transaction() as session:
+                self.calendar = calendar_admin.build_calendar(self.settings, calendar_admin.stored_entries(session))
+        except Exception:  # keep the calendar we have; the next unit tries again
+            log.exception("holiday years could not be read from the database")
+            return
+        self._calendar_read_at = time.monotonic()
 
 
 @dataclass
@@ -109,6 +130,22 @@ class Unit:
     @property
     def now(self) -> datetime:
         return self.core.clock.now()
+
+    @property
+    def calendar(self) -> legal_calendar.LegalCalendar:
+        """The legal calendar this unit counts with (holiday years it imported included)."""
+        return self.held.get("calendar") or self.core.calendar
+
+
+def calendar_from_settings(settings: Settings) -> legal_calendar.LegalCalendar:
+    """The packaged holiday data with the configured interpretive choices (time-limits.md section 0)."""
+    return legal_calendar.LegalCalendar(
+        [legal_calendar.load_default_calendar().year_entry(y) for y in legal_calendar.load_default_calendar().data_years],
+        adjusted_weekend_is_working=settings.adjusted_weekend_is_working,
+        weekend_is_rest_for_last_day=settings.weekend_is_rest_for_last_day,
+        allow_provisional=settings.provisional_calendar,
+        version=legal_calendar.load_default_calendar().version,
+    )
 
 
 def clock_from_settings(settings: Settings) -> Clock:

@@ -23,7 +23,8 @@ from engine.core import Unit
 from engine.errors import DeploymentInvalid, InvalidInput, NotFound, Problem
 from engine.models import DefinitionFile, ProcessDefinition
 from engine.spiff import SERIALIZER_VERSION, Definition
-from engine.spiff.parsing import parse_bundle
+from engine.spiff.parsing import BPMN_NS, parse_bundle
+from engine.xmlsafe import XmlRejected, parse_xml
 
 PROCESS_SUFFIXES = (".bpmn", ".dmn")
 
@@ -73,8 +74,10 @@ def prepare(settings: Any, uploads: dict[str, bytes]) -> Prepared:
     process_files = {n: c for n, c in uploads.items() if n.lower().endswith(PROCESS_SUFFIXES)}
     if not process_files:
         raise DeploymentInvalid("no BPMN file", [Problem("upload at least one .bpmn file", field="files")])
+    process_files.update(called_processes(process_files, settings.processes_dir))
     forms, templates = _supporting_files(uploads, settings.forms_dir, settings.templates_dir)
-    bundle = parse_bundle(process_files, known_forms=set(forms), known_templates=set(templates), require_forms=True)
+    bundle = parse_bundle(process_files, known_forms=set(forms), known_templates=set(templates), require_forms=True,
+                          require_statutory_timers=True, require_paths_to_end=True)
     needed_forms = {n for t in bundle.user_tasks for n in (t.form, t.ui_form) if n}
     needed_templates = {t.document_template for t in bundle.user_tasks if t.document_template}
     _check_forms({n: forms[n] for n in needed_forms})
@@ -118,8 +121,20 @@ def deploy_files(unit: Unit, uploads: dict[str, bytes]) -> DefinitionView:
 
 
 def deploy_directory(unit: Unit, directory: Path) -> list[DefinitionView]:
-    """Deploy every BPMN file of a folder (each with the forms and templates it names)."""
-    return [deploy_files(unit, {p.name: p.read_bytes()}) for p in sorted(directory.glob("*.bpmn"))]
+    """Deploy every BPMN file of a folder (each with the forms, templates and called procedures it names).
+
+    A file whose processes are only called by other files (the hearing) is deployed with its callers."""
+    paths = sorted(directory.glob("*.bpmn"))
+    contents = {p.name: p.read_bytes() for p in paths}
+    called_by_others: set[str] = set()
+    defined: dict[str, set[str]] = {}
+    for name, content in contents.items():
+        ids, calls = set(), set()
+        _process_refs(name, content, ids, calls)
+        defined[name] = ids
+        called_by_others.update(calls - ids)
+    entry = [n for n in contents if not defined[n] or not defined[n] <= called_by_others]
+    return [deploy_files(unit, {name: contents[name]}) for name in entry]
 
 
 def list_definitions(unit: Unit) -> list[DefinitionView]:
@@ -218,6 +233,46 @@ def main_xml(unit: Unit, definition_id: int) -> tuple[str, bytes]:
     if row is None:
         raise NotFound(f"definition {definition_id} has no BPMN file")
     return row[0], row[1]
+
+
+def called_processes(process_files: dict[str, bytes], processes_dir: Path) -> dict[str, bytes]:
+    """The files of `processes_dir` defining processes the bundle calls (call activities), recursively,
+    unless the bundle defines them itself: a procedure is deployed with the procedures it calls."""
+    defined, called = set(), set()
+    for name, content in process_files.items():
+        _process_refs(name, content, defined, called)
+    library = _library(processes_dir) if called - defined else {}
+    added: dict[str, bytes] = {}
+    while called - defined:
+        process_id = min(called - defined)
+        found = library.get(process_id)
+        defined.add(process_id)
+        if found is None or found[0] in process_files or found[0] in added:
+            continue  # unknown: the bundle check names the call activity
+        added[found[0]] = found[1]
+        _process_refs(found[0], found[1], defined, called)
+    return added
+
+
+def _process_refs(name: str, content: bytes, defined: set[str], called: set[str]) -> None:
+    try:
+        root = parse_xml(content, name).getroot()
+    except XmlRejected:
+        return  # reported by the bundle check
+    defined.update(p.get("id") for p in root.iter(f"{{{BPMN_NS}}}process") if p.get("id"))
+    called.update(c.get("calledElement") for c in root.iter(f"{{{BPMN_NS}}}callActivity") if c.get("calledElement"))
+
+
+def _library(processes_dir: Path) -> dict[str, tuple[str, bytes]]:
+    """process id -> (file name, content) of every BPMN file in the folder."""
+    found: dict[str, tuple[str, bytes]] = {}
+    for path in sorted(processes_dir.glob("*.bpmn")) if processes_dir.is_dir() else []:
+        content = path.read_bytes()
+        ids: set[str] = set()
+        _process_refs(path.name, content, ids, set())
+        for process_id in ids:
+            found.setdefault(process_id, (path.name, content))
+    return found
 
 
 # -- helpers ---------------------------------------------------------------------------------

@@ -86,7 +86,8 @@ def save(unit: Unit, case: Case, instance: Instance, *, completed_by: int | None
     Every write is queued on the unit (`unit.writes`) and goes to the database with the others."""
     stored = _stored(unit, case)
     timers = instance.timers()
-    written = dict(stored.projected)
+    # Copies: the stored dicts are not changed in place (a unit may save the same case twice).
+    written = {kind: dict(rows) for kind, rows in stored.projected.items()}
     written["timers"] = _sync_timers(unit, case, instance, timers, written.get("timers", {}))
     written["tasks"] = _sync_tasks(unit, case, instance.user_tasks(), timers, completed_by, written.get("tasks", {}))
     instance.compact()  # after projecting: the projections and the audit trail keep the history

@@ -22,6 +22,11 @@ class Settings:
     timer_sweep_seconds: int = 30
     extra: dict[str, str] = field(default_factory=dict)
     secret_key: str | None = None  # ZHIFA_SECRET_KEY: signs web session cookies (random per process if unset)
+    # The two interpretive choices of time-limits.md section 0 (conventions 1 and 2; section 5.1).
+    adjusted_weekend_is_working: bool = True  # ZHIFA_ADJUSTED_WEEKEND_IS_WORKING: a 调休 working weekend day is a 工作日
+    weekend_is_rest_for_last_day: bool = True  # ZHIFA_WEEKEND_IS_REST_FOR_LAST_DAY: the last-day rule skips 公休日
+    provisional_calendar: bool = True  # ZHIFA_PROVISIONAL_CALENDAR: years without a notice are built from the statute
+    calendar_refresh_seconds: int = 60  # ZHIFA_CALENDAR_REFRESH_SECONDS: how often holiday years are re-read
 
     @property
     def is_sqlite(self) -> bool:
@@ -41,4 +46,24 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         max_upload_bytes=int(env.get("ZHIFA_MAX_BPMN_BYTES", 5 * 1024 * 1024)),
         timer_sweep_seconds=int(env.get("ZHIFA_TIMER_SWEEP_SECONDS", 30)),
         secret_key=env.get("ZHIFA_SECRET_KEY") or None,
+        adjusted_weekend_is_working=_flag(env, "ZHIFA_ADJUSTED_WEEKEND_IS_WORKING", True),
+        weekend_is_rest_for_last_day=_flag(env, "ZHIFA_WEEKEND_IS_REST_FOR_LAST_DAY", True),
+        provisional_calendar=_flag(env, "ZHIFA_PROVISIONAL_CALENDAR", True),
+        calendar_refresh_seconds=int(env.get("ZHIFA_CALENDAR_REFRESH_SECONDS", 60)),
     )
+
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def _flag(env: dict[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ValueError(f"{name} must be true or false, not {raw!r}")

@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 from jsonschema import Draft202012Validator
 from sqlalchemy import and_, bindparam, exists, func, or_, select
 
-from engine import audit, definitions, instances
+from engine import audit, clock_changes, definitions, instances
 from engine.cases import check_visible, scope_filter
 from engine.core import Unit
 from engine.errors import Conflict, Forbidden, FormDataInvalid, InvalidInput, NotFound, Problem
@@ -113,7 +113,8 @@ def complete(unit: Unit, task_id: str, data: Any) -> Completed:
     _check_may_do(unit, row, case)
     validate_form_data(definitions.task_form(unit, case.definition_id, row.bpmn_id).validator, data)
     instance = instances.load(unit, case)
-    instance.complete_task(task_id, data)
+    done = instance.complete_task(task_id, data)
+    clock_changes.after_completion(unit, case, instance, done)
     instances.save(unit, case, instance, completed_by=unit.actor.user_id)
     audit.record(unit, "task.completed", {"task_id": row.id, "bpmn_id": row.bpmn_id, "name": row.name, "data": data}, case=case)
     if case.status == "closed":

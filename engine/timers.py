@@ -18,7 +18,7 @@ from engine.errors import InvalidInput, Problem, ZhifaError
 from engine.models import Agency, Case, TimerRow
 
 log = logging.getLogger("zhifa.timers")
-STATUSES = ("pending", "overdue", "fired", "met", "breached")
+STATUSES = ("pending", "overdue", "fired", "met", "breached", "suspended")
 
 
 @dataclass(frozen=True)
@@ -50,11 +50,15 @@ def timer_view(row: TimerRow, case_number: str, as_of: datetime) -> TimerView:
 
 def _status(row: TimerRow, as_of: datetime) -> str:
     if row.status == "waiting":
-        return "overdue" if row.due_at is not None and row.due_at <= as_of else "pending"
+        if row.due_at is None:
+            return "suspended"  # its case clock is stopped (engine.case_clock): it cannot run out
+        return "overdue" if row.due_at <= as_of else "pending"
     return row.status
 
 
 def _status_filter(status: str, as_of: datetime) -> Any:
+    if status == "suspended":
+        return and_(TimerRow.status == "waiting", TimerRow.due_at.is_(None))
     if status == "pending":
         return and_(TimerRow.status == "waiting", TimerRow.due_at > as_of)
     if status == "overdue":

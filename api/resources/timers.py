@@ -15,7 +15,7 @@ ns = Namespace("timers", path="/timers", description="法定期限 · statutory 
 
 @ns.route("")
 class Timers(Resource):
-    @ns.param("status", "pending | overdue | fired | met | breached")
+    @ns.param("status", "pending | overdue | fired | met | breached | suspended")
     @ns.param("as_of", "ISO 8601 instant with offset (default: now)")
     @ns.param("agency_id", "")
     @ns.param("case_id", "")

@@ -328,11 +328,14 @@ class _Proc:
 
 
 class _BundleChecker:
-    def __init__(self, files, known_forms, known_templates, require_forms, functions, max_bytes):
+    def __init__(self, files, known_forms, known_templates, require_forms, functions, max_bytes,
+                 require_statutory_timers=False, require_paths_to_end=False):
         self.files = files
         self.known_forms = set(known_forms) if known_forms is not None else None
         self.known_templates = set(known_templates) if known_templates is not None else None
         self.require_forms = require_forms
+        self.require_statutory_timers = require_statutory_timers
+        self.require_paths_to_end = require_paths_to_end
         self.functions = frozenset(functions) if functions is not None else DEFAULT_FUNCTIONS
         self.max_bytes = max_bytes
         self.problems = _Problems()
@@ -657,9 +660,49 @@ class _BundleChecker:
                     self._check_expression(doc, expr, expr.text, f"correlation property retrieval expression "
                                                                   f"of {_label(_with_id(prop))}")
 
+    def _check_paths(self, doc: _Doc, scope) -> None:
+        """Every flow node of a process or sub-process reaches an end event (boundary events count)."""
+        kinds = ("task", "userTask", "scriptTask", "manualTask", "businessRuleTask", "sendTask", "receiveTask",
+                 "serviceTask", "callActivity", "subProcess", "transaction", "adHocSubProcess", "startEvent",
+                 "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent",
+                 "exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBasedGateway", "complexGateway")
+        nodes = [c for c in scope if _is_bpmn(c, *kinds) and c.get("id")
+                 and not (_is_bpmn(c, "subProcess") and c.get("triggeredByEvent") == "true")]
+        ids = {n.get("id"): n for n in nodes}
+        nexts: dict[str, set[str]] = {i: set() for i in ids}
+        for flow in scope.findall(_q("sequenceFlow")):
+            if flow.get("sourceRef") in ids and flow.get("targetRef") in ids:
+                nexts[flow.get("sourceRef")].add(flow.get("targetRef"))
+        for node in nodes:
+            if _is_bpmn(node, "boundaryEvent") and node.get("attachedToRef") in ids:
+                nexts[node.get("attachedToRef")].add(node.get("id"))
+        reaches = {i for i, n in ids.items() if _is_bpmn(n, "endEvent")}
+        changed = True
+        while changed:
+            before = len(reaches)
+            reaches |= {i for i, targets in nexts.items() if targets & reaches}
+            changed = len(reaches) != before
+        stuck = [n for n in nodes if n.get("id") not in reaches]
+        if stuck and any(e.find(_q("terminateEventDefinition")) is not None for e in scope.findall(_q("endEvent"))):
+            # A loop that waits for an event (a channel for requests) may run until a terminate end stops it.
+            waiting = {n.get("id") for n in stuck if _is_bpmn(n, "intermediateCatchEvent")
+                       and n.get("id") in _reachable(nexts, nexts[n.get("id")])}
+            stuck = [n for n in stuck if not _reachable(nexts, {n.get("id")}) & waiting]
+        for node in stuck:
+            if not nexts[node.get("id")]:
+                why = "has no outgoing sequence flow and is not an end event"
+            else:
+                why = "leads only into a loop or dead end from which no end event can be reached"
+            self.problems.add(f"{_label(node)} {why}: every path must reach an end event", file=doc.name, node=node)
+        for sub in scope:
+            if _is_bpmn(sub, "subProcess", "transaction", "adHocSubProcess"):
+                self._check_paths(doc, sub)
+
     def _check_process(self, proc: _Proc) -> None:
         doc = proc.doc
         add = self.problems.add
+        if self.require_paths_to_end:
+            self._check_paths(doc, proc.el)
         scope_ids = {el.get("id"): el for el in proc.el.iter() if isinstance(el.tag, str) and el.get("id")}
         message_ids = {m.get("id") for m in doc.root.iter(_q("message"))}
         signal_ids = {m.get("id") for m in doc.root.iter(_q("signal"))}
@@ -947,6 +990,12 @@ class _BundleChecker:
 
         props, _ = _spiff_properties(event)
         self._check_timer_properties(doc, event, props, label)
+        if self.require_statutory_timers:
+            missing = [name for name in ("legal_basis", "limit") if not (props.get(name) or "").strip()]
+            for name in missing:
+                add(f"Timer {label} has no {name}: every time limit names its statutory basis (legal_basis) and "
+                    "its limit (limit, e.g. \"15 working_days\") as spiffworkflow properties",
+                    file=doc.name, node=event, field=name)
         self.timers.append(TimerInfo(
             bpmn_id=event.get("id"), name=event.get("name"), properties=dict(props),
             event_type=_local(event), timer_type=timer_type, expression=expression,
@@ -1093,6 +1142,16 @@ class _BundleChecker:
         return None
 
 
+def _reachable(nexts: dict[str, set[str]], start: set[str]) -> set[str]:
+    seen, stack = set(start), list(start)
+    while stack:
+        for target in nexts.get(stack.pop(), ()):
+            if target not in seen:
+                seen.add(target)
+                stack.append(target)
+    return seen
+
+
 def _literal_timer_problem(timer_type: str, value: str) -> str | None:
     """Check a quoted ISO-8601 timer value the way SpiffWorkflow will read it at run time."""
     try:
@@ -1124,6 +1183,8 @@ def parse_bundle(
     known_forms: set[str] | None = None,
     known_templates: set[str] | None = None,
     require_forms: bool = False,
+    require_statutory_timers: bool = False,
+    require_paths_to_end: bool = False,
     functions: Iterable[str] | None = None,
     max_bytes: int = DEFAULT_MAX_BYTES,
 ) -> ParsedBundle:
@@ -1133,12 +1194,16 @@ def parse_bundle(
       user task names must be among them.
     - `require_forms`: every user task of an executable process must name a form
       (`formJsonSchemaFilename`). Our own deployment passes True; third-party diagrams do not.
+    - `require_statutory_timers`: every timer carries `legal_basis` and `limit` properties.
+    - `require_paths_to_end`: every flow node can reach an end event of its (sub-)process.
+      Our own deployment passes True for both.
     - `functions`: names of the functions injected into scripts (default `DEFAULT_FUNCTIONS`).
     - `max_bytes`: size limit per file.
 
     Returns a `ParsedBundle`; raises `DeploymentInvalid` listing every problem found.
     """
-    checker = _BundleChecker(files, known_forms, known_templates, require_forms, functions, max_bytes)
+    checker = _BundleChecker(files, known_forms, known_templates, require_forms, functions, max_bytes,
+                             require_statutory_timers, require_paths_to_end)
     checker.load_files()
     checker.index_processes()
     checker.normalise_qnames()

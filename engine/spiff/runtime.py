@@ -21,9 +21,11 @@ from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _timer_module
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.util.task import TaskState
 
 from engine.clock import Clock
@@ -102,6 +104,7 @@ class TimerView:
     attached_to: str | None
     interrupting: bool
     armed: bool = False  # still waiting in the workflow (pending, or overdue but not yet fired)
+    clock: dict[str, Any] = field(default_factory=dict)  # case-clock changes (engine.case_clock); {} if none
 
 
 @dataclass
@@ -287,6 +290,33 @@ class Instance:
                     break
                 self.wf.do_engine_steps()
 
+    def waiting_for_message(self, name: str) -> bool:
+        return any(e.name == name and e.event_type == "MessageEventDefinition" for e in self.wf.waiting_events())
+
+    def send_message(self, name: str, payload: dict[str, Any]) -> None:
+        """Deliver a BPMN message (its payload goes to the catching event's messageVariable)."""
+        if not self.waiting_for_message(name):
+            raise Conflict(f"the procedure is not waiting for the message {name!r} now")
+        event = BpmnEvent(MessageEventDefinition(name), payload=json.loads(json.dumps(payload)))
+        with _clock_in_force(self.runtime.clock), _as_workflow_error(None):
+            try:
+                self.wf.send_event(event)
+            except WorkflowException as exc:
+                raise Conflict(f"the procedure is not waiting for the message {name!r} now") from exc
+        self.advance()
+
+    def reschedule_timer(self, task_id: str, due: str | None, clock: dict[str, Any] | None = None) -> None:
+        """Move a waiting timer to ``due`` (ISO with offset), or stop it (None: it cannot fire).
+
+        ``clock`` (the case-clock record of `engine.case_clock`) is kept with the timer's state.
+        """
+        task = self._task(task_id)
+        if not _is_timer(task.task_spec) or task.state != TaskState.WAITING:
+            raise Conflict(f"timer {task.task_spec.bpmn_id} is not waiting")
+        task._set_internal_data(event_value=due or STOPPED_TIMER_VALUE)
+        if clock is not None:
+            task._set_internal_data(zhifa_clock=json.loads(json.dumps(clock)))
+
     def fire_due_timers(self) -> list[str]:
         before = {t.id for t in self.all_tasks() if t.state == TaskState.WAITING}
         self.advance()
@@ -410,13 +440,18 @@ def _timer_view(task: Any, now: datetime) -> TimerView | None:
         attached_to=_attached_bpmn_id(task),
         interrupting=_interrupting(spec),
         armed=task.state == TaskState.WAITING,
+        clock=dict(task.internal_data.get("zhifa_clock") or {}),
     )
+
+
+# A stopped (suspended) timer waits for this instant, which never comes; views report no due date.
+STOPPED_TIMER_VALUE = "9999-12-31T23:59:59+08:00"
 
 
 def _parse_due(value: Any) -> datetime | None:
     if isinstance(value, dict):  # cycle timers
         value = value.get("next")
-    if not isinstance(value, str):
+    if not isinstance(value, str) or value == STOPPED_TIMER_VALUE:
         return None
     try:
         parsed = TimerEventDefinition.get_datetime(value)

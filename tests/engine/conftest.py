@@ -49,12 +49,15 @@ def script_functions(clock: FrozenClock) -> dict[str, Callable[..., Any]]:
 
 @pytest.fixture(scope="session")
 def general_definition() -> Definition:
-    """`processes/general_punishment.bpmn`, parsed and validated as deployment would (once per session)."""
+    """`processes/general_punishment.bpmn` with the hearing it calls (`hearing.bpmn`), parsed and validated as
+    deployment would (once per session)."""
     return load_definition(
-        {"general_punishment.bpmn": (PROCESSES / "general_punishment.bpmn").read_bytes()},
+        {name: (PROCESSES / name).read_bytes() for name in ("general_punishment.bpmn", "hearing.bpmn")},
         known_forms={p.name for p in FORMS.glob("*.json")},
         known_templates={p.name for p in TEMPLATES.glob("*.j2")},
         require_forms=True,
+        require_statutory_timers=True,
+        require_paths_to_end=True,
     )
 
 

@@ -19,6 +19,7 @@ from lxml import etree
 from engine.clock import CHINA_TZ
 
 PROCESS_FILE = Path(__file__).resolve().parents[2] / "processes" / "general_punishment.bpmn"
+HEARING_FILE = PROCESS_FILE.with_name("hearing.bpmn")
 BPMN_NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
            "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core"}
 
@@ -38,6 +39,7 @@ LANES = {
     "case_review": "legal_reviewer", "prior_notice": "officer", "record_statement": "officer",
     "hearing_notice": "officer", "hold_hearing": "legal_reviewer", "legal_review": "legal_reviewer",
     "collective_discussion": "agency_head", "decide": "agency_head", "serve_decision": "officer",
+    "approve_clock_change": "agency_head",
     "record_payment": "officer", "close_case": "officer", "approve_closure": "agency_head", "archive": "officer",
 }
 
@@ -230,8 +232,9 @@ def test_not_filed(make_case):
     p2 = case.timer("timer_p2_filing")
     # 15 working days after Mon 2026-03-02: 03-03..06 (4), 09..13 (9), 16..20 (14), 23 (15)
     assert (p2.status, due_day(p2), p2.started_at) == ("pending", "2026-03-23", "2026-03-02T09:00:00+08:00")
-    assert p2.properties == {"legal_basis": "市场监督管理行政处罚程序规定第十八条", "limit": "15 working_days",
-                             "kind": "deadline", "clock_start": "clue_received_at"}
+    assert p2.properties.items() >= {"legal_basis": "市场监督管理行政处罚程序规定第十八条", "limit": "15 working_days",
+                                     "kind": "deadline", "clock_start": "clue_received_at",
+                                     "extension_limit": "15 working_days"}.items()
     assert p2.attached_to == "filing_stage" and not p2.interrupting
 
     case.at("2026-03-03T10:00")
@@ -499,8 +502,10 @@ def test_major_case_with_hearing_legal_review_and_collective_discussion(make_cas
     assert case.ready() == ["hearing_notice"], "an investigator of the case cannot preside"
     assert case.task("hearing_notice").data["presiding_officer_ok"] is False
 
+    assert case.task("hearing_notice").lane == "officer", "the hearing runs as a call activity (hearing.bpmn)"
     case.complete("hearing_notice", hearing_notice_form(iso("2026-03-09T10:00"), "2026-03-18"))
     assert case.ready() == ["hold_hearing"]
+    assert case.task("hold_hearing").lane == "legal_reviewer"
     assert "听证通知书" in case.documents["hearing_notice"]
 
     case.at("2026-03-18T15:00")
@@ -658,16 +663,29 @@ def test_handling_overdue_is_reported_and_breached(make_case):
 # =============================================================================================
 # The diagram, its forms and its templates
 # =============================================================================================
+def lanes_and_user_tasks(path: Path) -> tuple[dict[str, set[str]], list]:
+    tree = etree.parse(str(path))
+    process = tree.find("bpmn:process", BPMN_NS)
+    lanes = {lane.get("name"): {ref.text for ref in lane.findall("bpmn:flowNodeRef", BPMN_NS)}
+             for lane in process.findall("bpmn:laneSet/bpmn:lane", BPMN_NS)}
+    return lanes, tree.findall(".//bpmn:userTask", BPMN_NS)
+
+
 def test_user_tasks_lanes_forms_and_templates(make_case):
     tree = etree.parse(str(PROCESS_FILE))
     process = tree.find("bpmn:process", BPMN_NS)
     assert (process.get("id"), process.get("name"), process.get("isExecutable")) == (
         "general_punishment", "行政处罚一般程序", "true")
-    lanes = {lane.get("name"): {ref.text for ref in lane.findall("bpmn:flowNodeRef", BPMN_NS)}
-             for lane in process.findall("bpmn:laneSet/bpmn:lane", BPMN_NS)}
+    lanes, user_tasks = lanes_and_user_tasks(PROCESS_FILE)
     assert set(lanes) == {"officer", "legal_reviewer", "agency_head"}
     assert not ({"filing_stage", "handling_stage"} & set().union(*lanes.values())), "subprocesses stay out of lanes"
-    user_tasks = tree.findall(".//bpmn:userTask", BPMN_NS)
+    call = tree.find(".//bpmn:callActivity", BPMN_NS)
+    assert (call.get("id"), call.get("calledElement")) == ("call_hearing", "hearing")
+    hearing_lanes, hearing_tasks = lanes_and_user_tasks(HEARING_FILE)
+    assert set(hearing_lanes) == {"officer", "legal_reviewer"}
+    for name, refs in hearing_lanes.items():
+        lanes[name] |= refs
+    user_tasks += hearing_tasks
     assert {t.get("id") for t in user_tasks} == set(LANES)
     for task in user_tasks:
         assert task.get("id") in lanes[LANES[task.get("id")]]
@@ -694,7 +712,9 @@ def test_every_timer_cites_its_law(general_definition):
     assert len(timers) == 8
     for timer in timers:
         props = {p.get("name"): p.get("value") for p in timer.iterfind(".//spiffworkflow:property", BPMN_NS)}
-        assert set(props) == {"legal_basis", "limit", "kind", "clock_start"}, timer.get("id")
+        assert {"legal_basis", "limit", "kind", "clock_start"} <= set(props), timer.get("id")
+        if "clock_changes" in props:  # what the law lets change, with its citation
+            assert props["extension_limit"] and "第" in props["extension_basis"] and "第" in props["exclusion_basis"]
         assert props["kind"] == "deadline"
         expression = timer.find(".//bpmn:timeDate", BPMN_NS).text
         assert expression.startswith(f"deadline({props['clock_start']}, "), timer.get("id")

@@ -245,3 +245,69 @@ def test_process_deploy_of_a_broken_bpmn_stores_nothing(demo: Zhifa, tmp_path: P
     assert "[check]" in result.output
     assert demo.query(select(func.count()).select_from(ProcessDefinition)) == before
     assert demo.query(select(func.count()).select_from(AuditEvent)) == audit_before
+
+
+# -- calendar import ----------------------------------------------------------------------------------
+def _year_2027(tmp_path: Path, **changes: Any) -> Path:
+    import json
+
+    entry = {"year": 2027, "papers": ["test fixture, not the real notice"],
+             "days": [{"name": "春节", "date": f"2027-02-{d:02d}", "isOffDay": True} for d in range(6, 16)]}
+    entry.update(changes)
+    path = tmp_path / "2027.json"
+    path.write_text(json.dumps(entry, ensure_ascii=False), encoding="utf-8")
+    return path
+
+
+def test_calendar_import_makes_2027_official_for_calendar_due(zhifa: Zhifa, tmp_path: Path) -> None:
+    before = zhifa("calendar", "due", "2026-11-16", "90", "--calendar")
+    assert before.output.strip() == "2027-02-15 (provisional)"
+    result = zhifa("calendar", "import", str(_year_2027(tmp_path)))
+    assert result.exit_code == 0, result.output
+    assert "imported 2027" in result.output and "replaced the provisional year" in result.output
+    after = zhifa("calendar", "due", "2026-11-16", "90", "--calendar")
+    assert after.output.strip() == "2027-02-16"
+    events = zhifa.query(select(AuditEvent.action).where(AuditEvent.action == "calendar.year_imported"))
+    assert len(events) == 1
+
+
+def test_calendar_import_moves_the_open_timers_of_the_demo(demo: Zhifa, tmp_path: Path) -> None:
+    # The demo's cases were opened on 2026-03-02: nothing of theirs runs into 2027, nothing moves.
+    result = demo("calendar", "import", str(_year_2027(tmp_path)))
+    assert result.exit_code == 0, result.output
+    assert "moved 0 open timer(s)" in result.output
+
+
+@pytest.mark.parametrize(
+    ("changes", "says"),
+    [
+        ({"days": [{"name": "春节", "date": "2027-13-01", "isOffDay": True}]}, "days[0]"),
+        ({"papers": []}, "source"),
+    ],
+)
+def test_calendar_import_refuses_malformed_data_naming_the_entry(
+    zhifa: Zhifa, tmp_path: Path, changes: dict[str, Any], says: str
+) -> None:
+    result = zhifa("calendar", "import", str(_year_2027(tmp_path, **changes)))
+    assert result.exit_code == 1
+    assert says in result.output
+    assert zhifa("calendar", "due", "2026-11-16", "90", "--calendar").output.strip().endswith("(provisional)")
+
+
+def test_calendar_import_of_a_file_that_is_not_json(zhifa: Zhifa, tmp_path: Path) -> None:
+    path = tmp_path / "broken.json"
+    path.write_text('{"year": 2027,', encoding="utf-8")
+    result = zhifa("calendar", "import", str(path))
+    assert result.exit_code == 1 and "not JSON" in result.output
+
+
+def test_the_interpretive_choices_are_configuration(zhifa: Zhifa) -> None:
+    # 2025-08-31 + 6 months = 2026-02-28, a 调休 working Saturday (time-limits.md 1G).
+    assert zhifa("calendar", "due", "2025-08-31", "6", "--months").output.strip() == "2026-02-28"
+    env = {"ZHIFA_DATABASE_URL": zhifa.url, "ZHIFA_NOW": zhifa.now, "ZHIFA_ADJUSTED_WEEKEND_IS_WORKING": "false"}
+    strict = CliRunner().invoke(main, ["calendar", "due", "2025-08-31", "6", "--months"], env=env)
+    assert strict.output.strip() == "2026-03-02"
+    # 2026-03-02 + 12 days = Saturday 03-14: moved to Monday unless weekends are not rest days for the rule.
+    env = {"ZHIFA_DATABASE_URL": zhifa.url, "ZHIFA_NOW": zhifa.now, "ZHIFA_WEEKEND_IS_REST_FOR_LAST_DAY": "no"}
+    lenient = CliRunner().invoke(main, ["calendar", "due", "2026-03-02", "12", "--calendar"], env=env)
+    assert lenient.output.strip() == "2026-03-14"
