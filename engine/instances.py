@@ -63,7 +63,9 @@ def save(unit: Unit, case: Case, instance: Instance, *, completed_by: int | None
     stored = _stored(unit, case)
     stored.completed = instance.completed
     timers = instance.timers()
-    written = dict(stored.projected or {})
+    # Copies of the inner dicts: mutating the loaded ones in place would make the new value compare equal
+    # to the "old" one, and SQLAlchemy would skip the UPDATE (lost marks, then duplicate inserts).
+    written = {kind: dict(rows) for kind, rows in (stored.projected or {}).items()}
     written["timers"] = _sync_timers(unit, case, instance, timers, written.get("timers", {}))
     written["tasks"] = _sync_tasks(unit, case, instance.user_tasks(), timers, completed_by, written.get("tasks", {}))
     instance.compact()  # after projecting: the projections and the audit trail keep the history
