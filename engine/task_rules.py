@@ -5,6 +5,9 @@ by the engine before the task completes (a breach is a 422 naming the field, and
   procedure may fine a natural person or an organisation (the simplified procedure: APL Art. 51,
   200 / 3,000 yuan). The case's party decides which limit applies.
 - `not_future_fields`: comma-separated date-time fields that may not lie after the clock's now.
+- `choice_field`, `choice_value`, `choice_count_field`, `choice_max`, `choice_basis`: a choice the law
+  allows only so many times in a case (the seizure period is extended once: ACL Art. 25); the count is
+  kept in the case data by the diagram.
 
 The limits are data in the diagram, so legal staff change them with the law, not the code.
 """
@@ -23,6 +26,7 @@ PARTY_LIMITS = {"person": ("fine_limit_person", "公民"), "organization": ("fin
 def check(properties: dict[str, str], case_data: dict[str, Any], form: dict[str, Any], now: datetime, bpmn_id: str) -> None:
     problems = fine_limit_problems(properties, case_data.get("party") or {}, form, bpmn_id)
     problems += not_future_problems(properties, form, now)
+    problems += limited_choice_problems(properties, case_data, form, bpmn_id)
     if problems:
         raise InvalidInput("the data breaks a rule of law for this task", problems)
 
@@ -60,6 +64,21 @@ def not_future_problems(properties: dict[str, str], form: dict[str, Any], now: d
         if at > now:
             problems.append(Problem(f"不得晚于当前时间 (may not be in the future: {value})", field=field))
     return problems
+
+
+def limited_choice_problems(properties: dict[str, str], data: dict[str, Any], form: dict[str, Any], bpmn_id: str) -> list[Problem]:
+    field = properties.get("choice_field")
+    if not field or form.get(field) != properties.get("choice_value"):
+        return []
+    maximum = int(_amount(properties.get("choice_max", "0"), "choice_max", bpmn_id))
+    used = data.get(properties.get("choice_count_field", ""), 0)
+    if not isinstance(used, int) or used < maximum:
+        return []
+    return [Problem(
+        f"“{form[field]}”已使用{used}次，法定上限{maximum}次（{properties.get('choice_basis', '')}） "
+        f"(the law allows this at most {maximum} time(s))",
+        field=field, element_id=bpmn_id,
+    )]
 
 
 def _amount(text: str, key: str, bpmn_id: str) -> Decimal:
