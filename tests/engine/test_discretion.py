@@ -82,7 +82,8 @@ def test_every_rule_of_the_fine_benchmark(matter, base, serious, rule, low, high
 
 
 def test_every_catalogue_fine_has_a_benchmark_or_is_known_not_to() -> None:
-    without = {"440201003901", "440201010001"}  # simplified price tags (APL Art. 51 caps it); 计量法实施细则: no amount
+    # simplified price tags (APL Art. 51 caps it); 计量法实施细则: no amount; evidence preservation: no fine
+    without = {"440201003901", "440201010001", "440209001001"}
     for matter in [m for m in load_catalogue() if m["category"] == "punishment"]:
         out = fine_table().evaluate({"matter_code": matter["code"], "base_amount": 100000, "serious": False})
         assert bool(out["matched_rules"]) is (matter["code"] not in without), matter["code"]
