@@ -8,16 +8,19 @@ by the engine before the task completes (a breach is a 422 naming the field, and
 - `choice_field`, `choice_value`, `choice_count_field`, `choice_max`, `choice_basis`: a choice the law
   allows only so many times in a case (the seizure period is extended once: ACL Art. 25); the count is
   kept in the case data by the diagram.
+- `early_choice_field`, `early_choice_value`, `early_choice_until`, `early_choice_basis`: a choice not
+  allowed until the day named by a case-data date field has passed (enforcement only after the
+  reminder's deadline: ACL Art. 37).
 
 The limits are data in the diagram, so legal staff change them with the law, not the code.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from engine.clock import parse_instant
+from engine.clock import CHINA_TZ, parse_instant
 from engine.errors import InvalidInput, Problem, WorkflowError
 
 PARTY_LIMITS = {"person": ("fine_limit_person", "公民"), "organization": ("fine_limit_organization", "法人或者其他组织")}
@@ -27,6 +30,7 @@ def check(properties: dict[str, str], case_data: dict[str, Any], form: dict[str,
     problems = fine_limit_problems(properties, case_data.get("party") or {}, form, bpmn_id)
     problems += not_future_problems(properties, form, now)
     problems += limited_choice_problems(properties, case_data, form, bpmn_id)
+    problems += early_choice_problems(properties, case_data, form, now)
     if problems:
         raise InvalidInput("the data breaks a rule of law for this task", problems)
 
@@ -78,6 +82,24 @@ def limited_choice_problems(properties: dict[str, str], data: dict[str, Any], fo
         f"“{form[field]}”已使用{used}次，法定上限{maximum}次（{properties.get('choice_basis', '')}） "
         f"(the law allows this at most {maximum} time(s))",
         field=field, element_id=bpmn_id,
+    )]
+
+
+def early_choice_problems(properties: dict[str, str], data: dict[str, Any], form: dict[str, Any], now: datetime) -> list[Problem]:
+    field = properties.get("early_choice_field")
+    if not field or form.get(field) != properties.get("early_choice_value"):
+        return []
+    until = data.get(properties.get("early_choice_until", ""))
+    try:
+        last_day = date.fromisoformat(str(until)[:10])
+    except ValueError:
+        return []
+    if now.astimezone(CHINA_TZ).date() > last_day:
+        return []
+    return [Problem(
+        f"{last_day.isoformat()}（含当日）届满前不得选择“{form[field]}”（{properties.get('early_choice_basis', '')}） "
+        f"(not before {last_day.isoformat()} has passed)",
+        field=field,
     )]
 
 
