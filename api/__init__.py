@@ -16,6 +16,7 @@ def create_app(core: Core | None = None) -> Flask:
     from .resources import auth, cases, catalogue, processes, tasks, timers
     from .resources import calendar as calendar_resource
     from .resources import clock_changes as clock_changes_resource
+    from .resources import discretion
 
     core = core or Core(from_env())
     app = Flask(__name__)
@@ -29,7 +30,7 @@ def create_app(core: Core | None = None) -> Flask:
         authorizations={"bearer": {"type": "apiKey", "in": "header", "name": "Authorization"}}, security="bearer",
     )
     problems.install(app, api)
-    for module in (auth, catalogue, cases, tasks, timers, processes):
+    for module in (auth, catalogue, cases, tasks, timers, processes, discretion):
         api.add_namespace(module.ns)
     api.add_namespace(calendar_resource.ns)
     api.add_namespace(clock_changes_resource.ns)

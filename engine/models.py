@@ -268,3 +268,4 @@ class AuditEvent(Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 from engine import calendar_models  # noqa: E402,F401
+from engine import discretion_models  # noqa: E402,F401

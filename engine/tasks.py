@@ -13,7 +13,7 @@ from typing import Any, NamedTuple
 from jsonschema import Draft202012Validator
 from sqlalchemy import and_, bindparam, exists, func, or_, select
 
-from engine import audit, clock_changes, definitions, instances
+from engine import audit, clock_changes, definitions, discretion, instances, task_rules
 from engine.cases import check_visible, scope_filter
 from engine.core import Unit
 from engine.errors import Conflict, Forbidden, FormDataInvalid, InvalidInput, NotFound, Problem
@@ -113,6 +113,7 @@ def complete(unit: Unit, task_id: str, data: Any) -> Completed:
     _check_may_do(unit, row, case)
     validate_form_data(definitions.task_form(unit, case.definition_id, row.bpmn_id).validator, data)
     instance = instances.load(unit, case)
+    _check_rules(unit, case, instance, row, data)
     done = instance.complete_task(task_id, data)
     clock_changes.after_completion(unit, case, instance, done)
     instances.save(unit, case, instance, completed_by=unit.actor.user_id)
@@ -120,6 +121,16 @@ def complete(unit: Unit, task_id: str, data: Any) -> Completed:
     if case.status == "closed":
         audit.record(unit, "case.closed", {"outcome": case.outcome}, case=case)
     return Completed(case.id, case.status, [t.id for t in instance.ready_tasks()])
+
+
+def _check_rules(unit: Unit, case: Case, instance: Any, row: _Task, data: dict[str, Any]) -> None:
+    """Rules of law beyond the form (task_rules: limits, dates) and the discretion benchmark."""
+    view = next((t for t in instance.ready_tasks() if t.id == row.id), None)
+    if view is not None:
+        task_rules.check(view.properties, view.data, data, unit.now, row.bpmn_id)
+        discretion.check_decision(
+            unit, case, instance.definition.process_id, row.id, row.bpmn_id, view.properties, view.data, data
+        )
 
 
 def validate_form_data(validator: Draft202012Validator | None, data: dict[str, Any]) -> None:

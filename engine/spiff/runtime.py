@@ -498,18 +498,21 @@ def _compact(workflow: Any) -> int:
         while task is not None and task.id not in marked:
             marked.add(task.id)
             task = task.parent
-    node, open_splits = workflow.task_tree, []
+    node, open_splits, finished_parent = workflow.task_tree, [], None
     while True:
         if type(node.task_spec).__name__ in _SPLITS and any(
             not c.has_state(TaskState.FINISHED_MASK) for c in node.children
         ):
             open_splits.append(node)  # its join will look it up as an ancestor
         if not node.has_state(TaskState.FINISHED_MASK):
+            # Keep the finished parent of a waiting task: a waiting catch event (an intermediate timer)
+            # reads its parent's data when it fires, so it cannot become the root itself.
+            node = finished_parent or node
             break
         below = [c for c in node._children if c in marked]
         if len(below) != 1:
             break
-        node = workflow.tasks[below[0]]
+        finished_parent, node = node, workflow.tasks[below[0]]
     new_root = open_splits[0] if open_splits else node
     if new_root is workflow.task_tree:
         return 0

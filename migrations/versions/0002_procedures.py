@@ -1,0 +1,44 @@
+"""Procedures: deviations from the discretion benchmarks (engine/discretion_models.py)
+
+Revision ID: 0002_procedures
+Revises: 0001_initial
+"""
+from alembic import op
+import sqlalchemy as sa
+
+revision = '0002_procedures'
+down_revision = '0002_calendar'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table('discretion_deviations',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('agency_id', sa.Integer(), nullable=False),
+    sa.Column('matter_code', sa.String(length=40), nullable=False),
+    sa.Column('task_id', sa.String(length=36), nullable=False),
+    sa.Column('bpmn_id', sa.String(length=100), nullable=False),
+    sa.Column('tier', sa.String(length=20), nullable=False),
+    sa.Column('band_low', sa.String(length=40), nullable=False),
+    sa.Column('band_high', sa.String(length=40), nullable=False),
+    sa.Column('fine_amount', sa.String(length=40), nullable=False),
+    sa.Column('direction', sa.String(length=10), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('recorded_by', sa.Integer(), nullable=False),
+    sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_discretion_deviations_agency_id_agencies')),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_discretion_deviations_case_id_cases'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_discretion_deviations'))
+    )
+    with op.batch_alter_table('discretion_deviations', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_discretion_deviations_agency_id'), ['agency_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_discretion_deviations_case_id'), ['case_id'], unique=False)
+
+
+def downgrade() -> None:
+    with op.batch_alter_table('discretion_deviations', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_discretion_deviations_case_id'))
+        batch_op.drop_index(batch_op.f('ix_discretion_deviations_agency_id'))
+    op.drop_table('discretion_deviations')
