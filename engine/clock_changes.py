@@ -33,7 +33,7 @@ from engine.models import Case, CaseOfficer, TimerRow
 @dataclass(frozen=True)
 class ClockChangeRequested:
     case_id: int
-    approval_task_id: str
+    approval_task_id: str | None  # the agency head's approval task the message created
     request: dict[str, Any]
 
 
@@ -52,9 +52,9 @@ def request_change(unit: Unit, case_id: int, body: Any) -> ClockChangeRequested:
     before = {t.id for t in instance.ready_tasks()}
     instance.send_message(MESSAGE, checked)
     instances.save(unit, case, instance)
-    approval = next(t for t in instance.ready_tasks() if t.id not in before)
-    audit.record(unit, "clock.change_requested", {"task_id": approval.id, **checked}, case=case)
-    return ClockChangeRequested(case.id, approval.id, checked)
+    approval = next((t.id for t in instance.ready_tasks() if t.id not in before), None)
+    audit.record(unit, "clock.change_requested", {"task_id": approval, **checked}, case=case)
+    return ClockChangeRequested(case.id, approval, checked)
 
 
 def _check_may_request(unit: Unit, case: Case) -> None:

@@ -198,7 +198,7 @@ def _provisional(unit: Unit, started_at: str | None, amount: int | None, unit_na
     if not (started_at and amount and unit_name):
         return False
     try:
-        return unit.core.calendar.due(started_at, amount, unit_name).provisional
+        return unit.calendar.due(started_at, amount, unit_name).provisional
     except (ValueError, TypeError, ZhifaError):
         return False
 

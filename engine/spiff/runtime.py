@@ -514,7 +514,10 @@ def _compact(workflow: Any) -> int:
             break
         finished_parent, node = node, workflow.tasks[below[0]]
     new_root = open_splits[0] if open_splits else node
-    if new_root is workflow.task_tree:
+    kept_below_fork: list[Any] = []
+    if len([c for c in new_root._children if c in marked]) > 1:
+        kept_below_fork = _cut_branches(workflow, new_root, marked)  # a fork stays: shorten its branches
+    if new_root is workflow.task_tree and not kept_below_fork:
         return 0
     keep: set[Any] = set()
     stack = [new_root.id]
@@ -528,5 +531,36 @@ def _compact(workflow: Any) -> int:
     workflow.tasks = {k: v for k, v in workflow.tasks.items() if k in keep}
     workflow.task_tree = new_root
     if workflow.last_task is not None and workflow.last_task.id not in keep:
-        workflow.last_task = new_root
+        last = workflow.last_task
+        workflow.last_task = next((k for k in kept_below_fork if last.is_descendant_of(k) or k.is_descendant_of(last)),
+                                  new_root) if kept_below_fork else new_root
     return before - len(workflow.tasks)
+
+
+def _cut_branches(workflow: Any, fork: Any, marked: set[Any]) -> list[Any]:
+    """Below a fork that stays (a branch that runs for ever next to the procedure: the clock-change
+    requests), drop each branch's finished chain the same way: keep every open boundary-event split,
+    and the parent of every unfinished task (joins read their inputs from the parents). Returns the
+    nodes that now hang directly below the fork."""
+    kept: list[Any] = []
+    for child_id in [c for c in fork._children if c in marked]:
+        node, previous, open_split = workflow.tasks[child_id], None, None
+        while True:
+            if open_split is None and type(node.task_spec).__name__ in _SPLITS and any(
+                not c.has_state(TaskState.FINISHED_MASK) for c in node.children
+            ):
+                open_split = node
+            if not node.has_state(TaskState.FINISHED_MASK):
+                break
+            below = [c for c in node._children if c in marked]
+            if len(below) != 1:
+                break
+            previous, node = node, workflow.tasks[below[0]]
+        keep = open_split or (previous if not node.has_state(TaskState.FINISHED_MASK) and previous else node)
+        if keep.id == child_id:
+            continue
+        keep.data = dict(keep.data)
+        fork._children = [keep.id if c == child_id else c for c in fork._children]
+        keep._parent = fork.id
+        kept.append(keep)
+    return kept

@@ -27,10 +27,13 @@ from tests.engine.test_general_procedure import (
     decide_form,
     due_day,
     file_case,
+    give_notice,
     investigate_and_review,
     investigate_form,
     iso,
+    payment_form,
     serve_form,
+    statement_form,
 )
 
 CAL = legal_calendar.load_default_calendar()
@@ -210,3 +213,28 @@ def test_timer_due_matches_the_plain_calendar_without_changes():
     assert timer_due(CAL, "2026-03-02T15:00:00+08:00", 90, "calendar_days", {}) == CAL.due("2026-03-02", 90, "calendar_days")
     clock = {"extended": 0, "stops": [{"kind": "testing", "from": "2026-03-05", "to": "2026-03-10"}]}
     assert timer_due(CAL, "2026-03-02", 1, "months", clock).date == date(2026, 4, 7)  # 04-02 + 5 days
+
+
+def test_the_request_branch_does_not_keep_the_history_alive(make_case):
+    """The clock-change branch runs beside the whole procedure; compaction still drops finished history
+    below the fork (state size and step cost must not grow with the case's history)."""
+    case = file_case(make_case())
+    investigate_and_review(case, investigate_form("punish", fine=50000))
+    give_notice(case)
+    case.at("2026-03-09T10:00")
+    case.complete("record_statement", statement_form("statement", "2026-03-09"))
+    for day in ("2026-03-10", "2026-03-11"):
+        case.at(f"{day}T10:00")
+        ask(case, kind="exclude", ground="testing", **{"from": day, "to": day}, reason="检测。")
+        approve(case)
+    case.at("2026-03-16T10:00")
+    case.complete("decide", decide_form("punish", iso("2026-03-16T10:00"), 50000, ("fine",)))
+    case.at("2026-03-17T10:00")
+    case.complete("serve_decision", serve_form(iso("2026-03-17T10:00")))
+    for _ in range(10):
+        case.complete("record_payment", payment_form(iso("2026-03-30T10:00"), 100))
+    case.inst.compact()
+    assert len(case.inst.wf.tasks) < 30, "finished history below the fork was kept"
+    assert case.ready() == ["record_payment"]
+    case.complete("record_payment", payment_form(iso("2026-03-30T10:00"), 50000))
+    close_and_archive(case, "executed", "2026-04-02T10:00")

@@ -316,3 +316,24 @@ def test_the_interpretive_choices_are_configuration(zhifa: Zhifa) -> None:
     env = {"ZHIFA_DATABASE_URL": zhifa.url, "ZHIFA_NOW": zhifa.now, "ZHIFA_WEEKEND_IS_REST_FOR_LAST_DAY": "no"}
     lenient = CliRunner().invoke(main, ["calendar", "due", "2026-03-02", "12", "--calendar"], env=env)
     assert lenient.output.strip() == "2026-03-14"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        # time-limits.md 1G and section 2, counted by hand
+        (["2024-08-30", "15", "--calendar"], "2024-09-14"),  # ends on the 调休 working Saturday
+        (["2024-02-08", "3", "--working"], "2024-02-19"),  # 02-09 worked, 02-10..17 off, Sunday 02-18 worked
+        (["2025-01-27", "5", "--working"], "2025-02-10"),  # 01-28..02-04 off, Saturday 02-08 worked
+        (["2025-08-31", "6", "--months"], "2026-02-28"),  # month end on a 调休 working Saturday
+        (["2026-03-02", "60", "--calendar"], "2026-05-06"),  # 05-01 is a holiday: after the 劳动节 block
+        (["2026-09-03", "10", "--working"], "2026-09-17"),
+        (["2026-03-02T09:00:00+08:00", "24", "--hours"], "2026-03-03T09:00:00+08:00"),
+        (["2026-12-20", "10", "--working"], "2027-01-04 (provisional)"),  # 2027-01-01 from 放假办法 Art. 2
+        (["2026-11-15", "90", "--calendar"], "2027-02-15 (provisional)"),
+    ],
+)
+def test_calendar_due_answers_the_counting_rules(zhifa: Zhifa, args: list[str], expected: str) -> None:
+    result = zhifa("calendar", "due", *args)
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == expected
