@@ -8,10 +8,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from engine import audit, definitions, instances
+from engine import audit, definitions, instances, sequences
 from engine.accounts import has_valid_certificate, require_role
 from engine.catalogue import MatterView, competent_matter
 from engine.clock import CHINA_TZ, parse_instant
@@ -182,15 +180,8 @@ def _certified_officers(unit: Unit, agency: Agency, officer_ids: Any) -> list[Us
 def _next_number(unit: Unit, agency: Agency, now: datetime) -> str:
     """`<abbreviation>〔<year>〕<n>号`, gapless: the sequence row is locked until the case commits."""
     year = now.astimezone(CHINA_TZ).year
-    insert = pg_insert if unit.session.bind.dialect.name == "postgresql" else sqlite_insert
-    unit.session.execute(
-        insert(CaseSequence).values(agency_id=agency.id, year=year, last_value=0).on_conflict_do_nothing()
-    )
-    seq = unit.session.scalar(
-        select(CaseSequence).where(CaseSequence.agency_id == agency.id, CaseSequence.year == year).with_for_update()
-    )
-    seq.last_value += 1
-    return f"{agency.abbreviation}〔{year}〕{seq.last_value}号"
+    value = sequences.next_value(unit, CaseSequence, agency_id=agency.id, year=year)
+    return f"{agency.abbreviation}〔{year}〕{value}号"
 
 
 def _clue_received_at(unit: Unit, value: Any) -> str | None:
