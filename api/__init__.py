@@ -29,5 +29,8 @@ def create_app(core: Core | None = None) -> Flask:
     problems.install(app, api)
     for module in (auth, catalogue, cases, tasks, timers, processes):
         api.add_namespace(module.ns)
+    from .resources import documents
+
+    api.add_namespace(documents.ns)
     app.register_blueprint(blueprint)
     return app

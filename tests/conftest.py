@@ -20,12 +20,14 @@ from engine.clock import CHINA_TZ, FrozenClock
 from engine.core import Core
 from engine.db import Database, upgrade
 from engine.models import AccessToken, AuditEvent, Case, CaseOfficer, CaseSequence, ProcessInstance, TaskRow, TimerRow
+from engine.documents.models import Document, DocumentContent, DocumentSequence
 from engine.seed import seed_demo
 from engine.settings import from_env
 
 PASSWORD = "test-password"
 START = datetime(2026, 3, 2, 9, 0, tzinfo=CHINA_TZ)  # a Monday
 CASE_TABLES = (TimerRow, TaskRow, ProcessInstance, CaseOfficer, AuditEvent, AccessToken, Case, CaseSequence)
+CASE_TABLES = (DocumentContent, Document, DocumentSequence, *CASE_TABLES)  # documents reference cases: emptied first
 
 # Fast password hashing in tests only: the production parameters are argon2's defaults.
 import engine.accounts as _accounts  # noqa: E402

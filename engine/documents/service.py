@@ -13,7 +13,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -267,7 +267,7 @@ def base_context(unit: Unit, case: Case) -> dict[str, Any]:
         "officers": [{"name": n, "certificate_no": c or ""} for n, c in officers],
         # 行政复议法 (2023) Art. 24(1): the people's government of the level whose department acted.
         "remedy": {"reconsideration_body": parent.name if parent is not None and parent.kind == "government" else ""},
-        "issued": dict(issued.tuples().all()),
+        "issued": {doc_type: number for doc_type, number in issued},
     }
 
 
@@ -289,7 +289,7 @@ def _view(unit: Unit, row: Document, case_number: str) -> DocumentView:
         id=row.id, case_id=row.case_id, case_number=case_number, task_id=row.task_id, task_bpmn_id=row.task_bpmn_id,
         template=row.template, doc_type=row.doc_type, title=row.title, number=row.number,
         verification_code=row.verification_code, sha256=row.sha256, size=row.size, docx=row.docx_sha256 is not None,
-        docx_sha256=row.docx_sha256, issued_at=row.issued_at, issued_by=row.issued_by,
+        docx_sha256=row.docx_sha256, issued_at=row.issued_at.astimezone(timezone.utc), issued_by=row.issued_by,
         issued_by_name=issuer.name if issuer else "",
     )
 
