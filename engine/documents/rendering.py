@@ -187,8 +187,21 @@ class _Head(HTMLParser):
             self.title += data
 
 
-def _no_fetching(url: str, *args: Any, **kwargs: Any) -> dict[str, Any]:
-    raise ValueError(f"documents may not load external resources ({url[:60]})")
+def _refusing_fetcher() -> Any:
+    """A WeasyPrint URL fetcher that fetches nothing (files, http, data: URIs alike)."""
+    def refuse(url: str, *args: Any, **kwargs: Any) -> Any:
+        raise ValueError(f"documents may not load external resources ({url[:60]})")
+
+    try:
+        from weasyprint.urls import URLFetcher
+    except ImportError:  # WeasyPrint before 68 takes a plain function
+        return refuse
+
+    class Refusing(URLFetcher):  # type: ignore[misc]
+        def fetch(self, url: str, headers: Any = None) -> Any:
+            return refuse(url)
+
+    return Refusing()
 
 
 def to_pdf(html: str, verification_line: str = "") -> bytes:
@@ -197,8 +210,9 @@ def to_pdf(html: str, verification_line: str = "") -> bytes:
 
     if verification_line:
         html = _with_verification(html, verification_line)
-    document = HTML(string=html, url_fetcher=_no_fetching, base_url=None)
-    return document.write_pdf(stylesheets=[CSS(string=BASE_CSS, url_fetcher=_no_fetching)])
+    fetcher = _refusing_fetcher()
+    document = HTML(string=html, url_fetcher=fetcher, base_url=None)
+    return document.write_pdf(stylesheets=[CSS(string=BASE_CSS, url_fetcher=fetcher)])
 
 
 def _with_verification(html: str, line: str) -> str:
