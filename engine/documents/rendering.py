@@ -85,8 +85,8 @@ def _cn_date(value: Any) -> str:
 
 
 def _yuan(value: Any) -> str:
-    """An amount in yuan with two decimals and thousands separators: 2000 → "2,000.00"."""
-    return f"{float(value):,.2f}"
+    """An amount in yuan with two decimals: 2000 → "2000.00"."""
+    return f"{float(value):.2f}"
 
 
 def _environment() -> _Environment:
@@ -104,7 +104,7 @@ def template_name(name: str) -> str:
 
 
 def stem(name: str) -> str:
-    return name[: -len(TEMPLATE_SUFFIX)] if name.endswith(TEMPLATE_SUFFIX) else name
+    return name.removesuffix(TEMPLATE_SUFFIX)
 
 
 def render_html(name: str, source: str, context: dict[str, Any]) -> Rendered:
@@ -163,7 +163,7 @@ class _Head(HTMLParser):
         self.title, self.meta, self._in_title = "", {}, False
 
     @classmethod
-    def read(cls, html: str) -> "_Head":
+    def read(cls, html: str) -> _Head:
         parser = cls()
         parser.feed(html)
         parser.close()

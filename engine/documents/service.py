@@ -13,7 +13,7 @@ import hashlib
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -162,9 +162,9 @@ def _check_may_issue(unit: Unit, case: Case) -> None:
     if unit.actor.agency_id != case.agency_id:
         raise Forbidden("only the case's own agency issues its documents")
     require_role(unit.actor, *ISSUER_ROLES)
-    if not unit.actor.has_role("agency_head", "legal_reviewer"):
-        if unit.session.get(CaseOfficer, (case.id, unit.actor.user_id)) is None:
-            raise Forbidden("documents of a case are issued by its assigned officers, its reviewer or the agency head")
+    assigned = unit.session.get(CaseOfficer, (case.id, unit.actor.user_id)) is not None
+    if not (assigned or unit.actor.has_role("agency_head", "legal_reviewer")):
+        raise Forbidden("documents of a case are issued by its assigned officers, its reviewer or the agency head")
 
 
 def _source(unit: Unit, case: Case, task_id: Any, template: Any, data: Any) -> _Source:
@@ -289,7 +289,7 @@ def _view(unit: Unit, row: Document, case_number: str) -> DocumentView:
         id=row.id, case_id=row.case_id, case_number=case_number, task_id=row.task_id, task_bpmn_id=row.task_bpmn_id,
         template=row.template, doc_type=row.doc_type, title=row.title, number=row.number,
         verification_code=row.verification_code, sha256=row.sha256, size=row.size, docx=row.docx_sha256 is not None,
-        docx_sha256=row.docx_sha256, issued_at=row.issued_at.astimezone(timezone.utc), issued_by=row.issued_by,
+        docx_sha256=row.docx_sha256, issued_at=row.issued_at.astimezone(UTC), issued_by=row.issued_by,
         issued_by_name=issuer.name if issuer else "",
     )
 

@@ -4,6 +4,7 @@ issued documents cannot be changed or deleted through the ORM.
 """
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,12 @@ from engine.documents import service
 from engine.documents.models import Document, DocumentContent, DocumentImmutable
 from engine.errors import Forbidden
 from engine.models import User
-from tests.integration.test_concurrency import ORGANIZATION, open_case, pg_core, run_together  # noqa: F401 - pg_core is a fixture
+from tests.integration.test_concurrency import (  # noqa: F401 - pg_core is a fixture
+    ORGANIZATION,
+    open_case,
+    pg_core,
+    run_together,
+)
 
 SAMPLES = Path(__file__).resolve().parents[2] / "templates" / "samples"
 ORDER = json.loads((SAMPLES / "rectification_order.json").read_text(encoding="utf-8"))
@@ -117,5 +123,16 @@ def test_concurrent_issues_in_one_case_keep_the_audit_chain(pg_core: Core) -> No
 
     with pg_core.unit() as unit:
         events = audit.case_events(unit, case_id)
-    assert all(b["prev_hash"] == a["hash"] for a, b in zip(events, events[1:]))
+    assert all(b["prev_hash"] == a["hash"] for a, b in itertools.pairwise(events))
     assert [e["action"] for e in events].count("document.issued") == 3
+
+
+def test_the_base_sample_shows_what_the_engine_gives_every_template(core: Core) -> None:
+    case_id = open_case(core)
+    with core.unit() as unit:
+        from engine.models import Case
+
+        case = unit.session.get(Case, case_id)
+        given = set(service.base_context(unit, case)) | set(service._workflow_data(unit, case))
+    base = json.loads((SAMPLES / "_base.json").read_text(encoding="utf-8"))
+    assert set(base) == given
