@@ -18,8 +18,8 @@ from jinja2.sandbox import SandboxedEnvironment
 from jsonschema import Draft202012Validator
 
 from engine import calendar as legal_calendar
-from engine.documents import rendering
 from engine.clock import CHINA_TZ, FrozenClock
+from engine.documents import rendering
 from engine.spiff import (
     Definition,
     Instance,
