@@ -140,6 +140,17 @@ def test_preview_renders_without_issuing(login: Any, core: Core) -> None:
     assert snapshot(core) == before
 
 
+def test_preview_of_a_tasks_document(login: Any, core: Core) -> None:
+    officer, _head, case = filed_case(login)
+    before = snapshot(core)
+    body = {"task_id": task_id(officer, case["id"], "approve_filing")}
+    response = officer.post(f"/api/v1/cases/{case['id']}/documents/preview", json=body)
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    text = pdf_text(response.data)
+    assert "立案审批表" in text and "同意立案" in text and "预览" in text
+    assert snapshot(core) == before
+
+
 def _bad_requests(officer: Any, case: dict[str, Any]) -> list[tuple[dict[str, Any], int, str]]:
     cid = case["id"]
     verify = task_id(officer, cid, "verify_clue")
@@ -195,7 +206,9 @@ def test_reads_are_scoped_by_the_agency_tree(login: Any) -> None:
     problem(officer.get("/api/v1/documents/999999"), 404)
 
 
-@pytest.mark.parametrize("template", ["rectification_order", "inspection_record", "evidence_list", "no_punishment_decision"])
+@pytest.mark.parametrize("template", [
+    "rectification_order", "inspection_record", "evidence_list", "no_punishment_decision", "hearing_rights_notice",
+])
 def test_every_library_document_issues_from_its_sample(login: Any, template: str) -> None:
     import json
     from pathlib import Path
