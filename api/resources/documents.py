@@ -44,7 +44,8 @@ class CaseDocuments(Resource):
         """制发文书 · issue a document of the case"""
         body = json_body()
         with unit() as u:
-            return render(service.issue(u, case_id, **_request(body))), 201
+            issued = service.issue(u, case_id, **_request(body))
+        return render(issued), 201, {"Location": f"/api/v1/documents/{issued.id}"}
 
     def get(self, case_id: int):  # type: ignore[no-untyped-def]
         """案件文书 · the documents issued in a case"""

@@ -59,6 +59,7 @@ def test_a_task_document_is_issued_numbered_stored_and_audited(login: Any, core:
     response = head.post(f"/api/v1/cases/{case['id']}/documents", json={"task_id": approve})
     assert response.status_code == 201, response.get_json()
     doc = response.get_json()
+    assert response.headers["Location"] == f"/api/v1/documents/{doc['id']}"
     assert doc["number"] == "穗天市监立审〔2026〕1号"
     assert (doc["title"], doc["template"], doc["task_bpmn_id"]) == ("立案审批表", "filing_approval.html.j2", "approve_filing")
     assert len(doc["verification_code"]) == 24 and doc["docx"] is False

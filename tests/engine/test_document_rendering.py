@@ -35,6 +35,8 @@ ESCAPES = [
     "{{ 'x' * 100000000 }}",
     "{{ 10 ** 100000 }}",
     "{% for i in range(100000000) %}{% endfor %}",
+    "{% include '/etc/passwd' %}",
+    "{% import 'os' as os %}",
 ]
 
 

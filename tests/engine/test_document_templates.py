@@ -5,21 +5,22 @@ checked here, so a new template that does not follow them fails.
 """
 from __future__ import annotations
 
-import json
+import io
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+import docx
 import pytest
 
-from engine.documents import rendering
+from engine.documents import rendering, samples
 from engine.documents.docx import to_docx
 from tests.support.documents import docx_text, pdf_page_size_mm, pdf_text
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 SAMPLES = TEMPLATES / "samples"
 NAMES = sorted(p.name for p in TEMPLATES.glob(f"*{rendering.TEMPLATE_SUFFIX}"))
-NUMBER = "穗天市监测〔2026〕42号"
+NUMBER = samples.SAMPLE_DOCUMENT["number"]
 # The documents officers usually edit: the issue asks for DOCX of these at least.
 EDITED = {"inquiry_record", "inspection_record", "hearing_record", "collective_discussion_record"}
 # The general procedure's documents (issue 3 §4); other procedures add theirs.
@@ -31,9 +32,7 @@ GENERAL = {
 
 
 def sample_context(name: str) -> dict[str, Any]:
-    base = json.loads((SAMPLES / "_base.json").read_text(encoding="utf-8"))
-    own = json.loads((SAMPLES / f"{rendering.stem(name)}.json").read_text(encoding="utf-8"))
-    return {**base, **own, "document": {"number": NUMBER, "verification_code": "7K2M-QX9D-3HPA-W0ZE-R4TB", "issued_on": "2026-03-20"}}
+    return samples.sample_context(TEMPLATES, name)
 
 
 @cache
@@ -71,7 +70,10 @@ def test_docx_where_the_template_offers_it(name: str) -> None:
     if rendering.stem(name) in EDITED:
         assert result.docx, f"{name} must offer a DOCX"
     if result.docx:
-        text = docx_text(to_docx(result.html, "验证码 7K2M"))
+        content = to_docx(result.html, "验证码 7K2M")
+        section = docx.Document(io.BytesIO(content)).sections[0]
+        assert (round(section.page_width.mm), round(section.page_height.mm)) == (210, 297)
+        text = docx_text(content)
         assert sample_context(name)["party"]["name"] in text and NUMBER in text and result.title in text
 
 
