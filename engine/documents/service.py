@@ -10,6 +10,7 @@ code, and appends an audit event: one transaction, under the case lock.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import secrets
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ TEMPLATE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,80}(\.html\.j2)?$")
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 CODE_GROUPS, CODE_GROUP = 5, 4  # 20 symbols = 100 random bits, e.g. 7K2M-QX9D-…
 PREVIEW_NUMBER = "（预览，未编号）"
+MAX_DATA_CHARS = 200_000  # a record of several hundred questions; more is not a document but a load
 
 
 @dataclass(frozen=True)
@@ -78,11 +80,12 @@ def issue(unit: Unit, case_id: int, *, task_id: Any = None, template: Any = None
         _refuse_second_issue(unit, case, source)
     code = new_verification_code()
     issued_on = unit.now.astimezone(CHINA_TZ).date()
-    draft = _render(unit, case, source, {"number": PREVIEW_NUMBER, "verification_code": code, "issued_on": issued_on.isoformat()})
+    context = _context(unit, case, source)
+    draft = _render(source, context, {"number": PREVIEW_NUMBER, "verification_code": code, "issued_on": issued_on.isoformat()})
     agency = unit.session.get(Agency, case.agency_id)
     serial = sequences.next_value(unit, DocumentSequence, agency_id=agency.id, doc_type=draft.doc_type, year=issued_on.year)
     number = f"{agency.abbreviation}{draft.number_word}〔{issued_on.year}〕{serial}号"
-    final = _render(unit, case, source, {"number": number, "verification_code": code, "issued_on": issued_on.isoformat()})
+    final = _render(source, context, {"number": number, "verification_code": code, "issued_on": issued_on.isoformat()})
     footer = f"验证码 {code}"
     pdf = rendering.to_pdf(final.html, footer)
     docx = to_docx(final.html, footer) if final.docx else None
@@ -109,7 +112,7 @@ def preview(unit: Unit, case_id: int, *, task_id: Any = None, template: Any = No
     _check_may_issue(unit, case)
     source = _source(unit, case, task_id, template, data)
     today = unit.now.astimezone(CHINA_TZ).date().isoformat()
-    rendered = _render(unit, case, source, {"number": PREVIEW_NUMBER, "verification_code": "（预览）", "issued_on": today})
+    rendered = _render(source, _context(unit, case, source), {"number": PREVIEW_NUMBER, "verification_code": "（预览）", "issued_on": today})
     return rendering.to_pdf(rendered.html, "预览，不具法律效力")
 
 
@@ -210,6 +213,8 @@ def _library_source(unit: Unit, case: Case, name: str, data: Any) -> _Source:
         raise InvalidInput(f"there is no document template {name}", [Problem("unknown template", field="template")])
     if data is not None and not isinstance(data, dict):
         raise InvalidInput("data must be an object", [Problem("must be an object", field="data")])
+    if len(json.dumps(data or {}, ensure_ascii=False)) > MAX_DATA_CHARS:
+        raise InvalidInput("the document's data are too long", [Problem(f"at most {MAX_DATA_CHARS} characters", field="data")])
     content = path.read_bytes()
     return _Source(name, content.decode("utf-8"), _sha(content), None, dict(data or {}))
 
@@ -230,9 +235,12 @@ def _form_data(unit: Unit, case: Case, task_id: str) -> dict[str, Any]:
     return next((dict(d.get("data") or {}) for d in events if d.get("task_id") == task_id), {})
 
 
-def _render(unit: Unit, case: Case, source: _Source, document: dict[str, Any]) -> rendering.Rendered:
-    context = {**_workflow_data(unit, case), **source.data, **base_context(unit, case), "document": document}
-    return rendering.render_html(source.name, source.text, context)
+def _context(unit: Unit, case: Case, source: _Source) -> dict[str, Any]:
+    return {**_workflow_data(unit, case), **source.data, **base_context(unit, case)}
+
+
+def _render(source: _Source, context: dict[str, Any], document: dict[str, Any]) -> rendering.Rendered:
+    return rendering.render_html(source.name, source.text, {**context, "document": document})
 
 
 def _workflow_data(unit: Unit, case: Case) -> dict[str, Any]:

@@ -169,6 +169,7 @@ def _bad_requests(officer: Any, case: dict[str, Any]) -> list[tuple[dict[str, An
         ({"template": "inquiry_record", "data": {**INQUIRY, "qa": None} | {}}, 422, ""),
         ({"template": "inquiry_record", "data": {k: v for k, v in INQUIRY.items() if k != "qa"}}, 422, "qa"),
         ({"template": "inquiry_record", "data": ["not", "an", "object"]}, 422, "data"),
+        ({"template": "inquiry_record", "data": {**INQUIRY, "qa": [{"q": "问" * 1000, "a": "答" * 1000}] * 200}}, 422, "data"),
         ({}, 422, "template"),
     ]
 
