@@ -80,9 +80,11 @@ bench: venv ## Run the engine benchmarks (python -m bench.engine)
 lint: venv ## ruff check engine api tests
 	$(VENV)/bin/ruff check engine api tests
 
-sysdeps-documents: ## Install what PDF documents need (Pango for WeasyPrint, a CJK font) if missing
+sysdeps-documents: ## Install what PDF documents need (Pango, HarfBuzz-subset, a CJK font) if missing
 	@missing=""; \
-	ldconfig -p 2>/dev/null | grep -q 'libpango-1.0.so.0' || missing="$$missing libpango-1.0-0"; \
-	ldconfig -p 2>/dev/null | grep -q 'libpangoft2-1.0.so.0' || missing="$$missing libpangoft2-1.0-0"; \
+	lib() { for f in /usr/lib/*-linux-gnu/$$1 /lib/*-linux-gnu/$$1 /usr/lib/$$1; do [ -e "$$f" ] && return 0; done; return 1; }; \
+	lib libpango-1.0.so.0 || missing="$$missing libpango-1.0-0"; \
+	lib libpangoft2-1.0.so.0 || missing="$$missing libpangoft2-1.0-0"; \
+	lib libharfbuzz-subset.so.0 || missing="$$missing libharfbuzz-subset0"; \
 	[ -e /usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc ] || missing="$$missing fonts-noto-cjk"; \
 	$(APT_INSTALL)
