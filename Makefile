@@ -36,7 +36,7 @@ apt-get update -q -o Acquire::Retries=3 && \
 apt-get install -y -q -o Acquire::Retries=3 --no-install-recommends $$missing
 endef
 
-.PHONY: help sysdeps sysdeps-build venv test demo bench lint sysdeps-node sysdeps-browser web
+.PHONY: help sysdeps sysdeps-build venv test demo bench lint sysdeps-node sysdeps-browser web sysdeps-documents
 
 help: ## Show this list of targets
 	@echo "Usage: make TARGET   (variables: PYTHON=$(PYTHON) VENV=$(VENV) PG_BINDIR=$(PG_BINDIR) PYTEST_ARGS=...)"
@@ -53,7 +53,7 @@ sysdeps-build: ## Install what building the venv needs (libpq-dev, gcc) if missi
 	$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \
 	$(APT_INSTALL)
 
-sysdeps: sysdeps-build ## Also install the PostgreSQL server + client the tests start (15), if missing
+sysdeps: sysdeps-build sysdeps-documents ## Also install the PostgreSQL server + client the tests start (15), if missing
 	@missing=""; \
 	[ -x "$(PG_BINDIR)/initdb" ] && [ -x "$(PG_BINDIR)/postgres" ] || missing="$$missing postgresql-$(PG_VERSION)"; \
 	[ -x "$(PG_BINDIR)/pg_isready" ] && [ -x "$(PG_BINDIR)/createdb" ] || missing="$$missing postgresql-client-$(PG_VERSION)"; \
@@ -71,7 +71,7 @@ $(STAMP): setup.cfg pyproject.toml | $(VENV)/bin/python sysdeps-build
 test: sysdeps sysdeps-browser venv web ## Run the test suite (starts its own PostgreSQL server; browser tests in Chromium)
 	$(VENV)/bin/pytest -q $(PYTEST_ARGS)
 
-demo: sysdeps-build venv web ## Run the demo (SQLite; no PostgreSQL server needed)
+demo: sysdeps-build sysdeps-documents venv web ## Run the demo (SQLite; no PostgreSQL server needed)
 	$(VENV)/bin/zhifa demo
 
 bench: venv ## Run the engine benchmarks (python -m bench.engine)
@@ -100,3 +100,12 @@ web: $(NODE_STAMP) venv ## npm ci the front-end libraries; compile the message c
 $(NODE_STAMP): package.json package-lock.json | sysdeps-node
 	npm ci --no-audit --no-fund
 	touch $@
+
+sysdeps-documents: ## Install what PDF documents need (Pango, HarfBuzz-subset, a CJK font) if missing
+	@missing=""; \
+	lib() { for f in /usr/lib/*-linux-gnu/$$1 /lib/*-linux-gnu/$$1 /usr/lib/$$1; do [ -e "$$f" ] && return 0; done; return 1; }; \
+	lib libpango-1.0.so.0 || missing="$$missing libpango-1.0-0"; \
+	lib libpangoft2-1.0.so.0 || missing="$$missing libpangoft2-1.0-0"; \
+	lib libharfbuzz-subset.so.0 || missing="$$missing libharfbuzz-subset0"; \
+	[ -e /usr/share/fonts/opentype/noto/NotoSerifCJK-Regular.ttc ] || missing="$$missing fonts-noto-cjk"; \
+	$(APT_INSTALL)

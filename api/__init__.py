@@ -34,6 +34,9 @@ def create_app(core: Core | None = None) -> Flask:
         api.add_namespace(module.ns)
     api.add_namespace(calendar_resource.ns)
     api.add_namespace(clock_changes_resource.ns)
+    from .resources import documents
+
+    api.add_namespace(documents.ns)
     app.register_blueprint(blueprint)
     from . import web
 

@@ -9,10 +9,8 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import make_transient_to_detached
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from engine import audit, definitions, instances
+from engine import audit, definitions, instances, sequences
 from engine.accounts import has_valid_certificate, require_role
 from engine.catalogue import MatterView, checked_matter, competence_clause, competent_matter
 from engine.clock import CHINA_TZ, parse_instant
@@ -231,14 +229,7 @@ _OFFICERS = select(
 def _next_number(unit: Unit, agency: _AgencyRef, now: datetime) -> str:
     """`<abbreviation>〔<year>〕<n>号`, gapless: the sequence row is locked until the case commits."""
     year = now.astimezone(CHINA_TZ).year
-    upsert = pg_insert if unit.session.bind.dialect.name == "postgresql" else sqlite_insert
-    claim = upsert(CaseSequence).values(agency_id=agency.id, year=year, last_value=1)
-    value = unit.execute(
-        claim.on_conflict_do_update(
-            index_elements=[CaseSequence.agency_id, CaseSequence.year],
-            set_={"last_value": CaseSequence.last_value + 1},
-        ).returning(CaseSequence.last_value)
-    ).scalar_one()
+    value = sequences.next_value(unit, CaseSequence, agency_id=agency.id, year=year)
     return f"{agency.abbreviation}〔{year}〕{value}号"
 
 

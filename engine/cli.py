@@ -226,3 +226,40 @@ def process_deploy(files: tuple[str, ...]) -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+@main.group()
+def document() -> None:
+    """Document templates (templates/)."""
+
+
+@document.command("render")
+@click.argument("name")
+@click.option("--data", "data_file", type=click.Path(exists=True, dir_okay=False), help="context JSON (default: templates/samples/NAME.json)")
+@click.option("--out", "out", type=click.Path(dir_okay=False), help="PDF to write (default: NAME.pdf)")
+@click.option("--docx", "with_docx", is_flag=True, help="also write NAME.docx when the template offers one")
+def document_render(name: str, data_file: str | None, out: str | None, with_docx: bool) -> None:
+    """Render templates/NAME.html.j2 with its sample context (over samples/_base.json) to a PDF."""
+    import json
+
+    from engine.documents import rendering
+    from engine.documents.docx import to_docx
+    from engine.documents.samples import sample_context
+
+    templates = settings_module.from_env().templates_dir
+    filename = rendering.template_name(name)
+    try:
+        if not (templates / filename).is_file():
+            raise ZhifaError(f"there is no template {filename} in {templates}")
+        data = json.loads(Path(data_file).read_text(encoding="utf-8")) if data_file else None
+        context = sample_context(templates, filename, data)
+        result = rendering.render_html(filename, (templates / filename).read_text(encoding="utf-8"), context)
+    except ZhifaError as exc:
+        _fail(exc)
+    target = Path(out or f"{rendering.stem(filename)}.pdf")
+    target.write_bytes(rendering.to_pdf(result.html, "验证码 " + context["document"]["verification_code"]))
+    click.echo(f"{target}: {result.title} (type {result.doc_type}, 文号代字 {result.number_word})")
+    if with_docx and result.docx:
+        docx_target = target.with_suffix(".docx")
+        docx_target.write_bytes(to_docx(result.html))
+        click.echo(f"{docx_target}: DOCX")

@@ -269,3 +269,4 @@ class AuditEvent(Base):
     hash: Mapped[str] = mapped_column(String(64))
 from engine import calendar_models  # noqa: E402,F401
 from engine import discretion_models  # noqa: E402,F401
+from engine.documents import models as _document_models  # noqa: E402,F401

@@ -19,6 +19,7 @@ from jsonschema import Draft202012Validator
 
 from engine import calendar as legal_calendar
 from engine.clock import CHINA_TZ, FrozenClock
+from engine.documents import rendering
 from engine.spiff import (
     Definition,
     Instance,
@@ -190,10 +191,15 @@ class Case:
         return [e.message for e in self.validator(task.properties["formJsonSchemaFilename"]).iter_errors(form)]
 
     def render_document(self, task: TaskView, form: dict[str, Any]) -> None:
+        """As issuing does (engine.documents): the case's own fields (officers, remedy, issued numbers)
+        from the base sample, the workflow data, the form, and the document's number."""
         name = task.properties.get("documentTemplate")
         if name:
-            context = {**task.data, **form}
-            self.documents[task.bpmn_id] = self._templates.get_template(name).render(context)
+            base = json.loads((TEMPLATES / "samples" / "_base.json").read_text(encoding="utf-8"))
+            document = {"number": f"测〔2026〕{len(self.documents) + 1}号", "verification_code": "TEST", "issued_on": "2026-03-20"}
+            context = {**base, **task.data, **form, "document": document}
+            source = (TEMPLATES / name).read_text(encoding="utf-8")
+            self.documents[task.bpmn_id] = rendering.render_html(name, source, context).html
 
 
 @pytest.fixture
