@@ -14,6 +14,8 @@ def create_app(core: Core | None = None) -> Flask:
 
     from . import problems
     from .resources import auth, cases, catalogue, processes, tasks, timers
+    from . import feeds, public_http
+    from .resources import public, publicity
 
     core = core or Core(from_env())
     app = Flask(__name__)
@@ -29,5 +31,9 @@ def create_app(core: Core | None = None) -> Flask:
     problems.install(app, api)
     for module in (auth, catalogue, cases, tasks, timers, processes):
         api.add_namespace(module.ns)
+    for module in (public, publicity):
+        api.add_namespace(module.ns)
     app.register_blueprint(blueprint)
+    app.register_blueprint(feeds.bp)
+    public_http.install(app, public_http.RateLimiter(core.clock, core.settings.public_rate_per_minute))
     return app

@@ -21,6 +21,7 @@ class Settings:
     max_upload_bytes: int = 5 * 1024 * 1024
     timer_sweep_seconds: int = 30
     extra: dict[str, str] = field(default_factory=dict)
+    public_rate_per_minute: int = 120  # ZHIFA_PUBLIC_RATE_PER_MINUTE: per client IP, public API and feeds
 
     @property
     def is_sqlite(self) -> bool:
@@ -39,4 +40,5 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         demo_password=env.get("ZHIFA_DEMO_PASSWORD", "zhifa-demo"),
         max_upload_bytes=int(env.get("ZHIFA_MAX_BPMN_BYTES", 5 * 1024 * 1024)),
         timer_sweep_seconds=int(env.get("ZHIFA_TIMER_SWEEP_SECONDS", 30)),
+        public_rate_per_minute=int(env.get("ZHIFA_PUBLIC_RATE_PER_MINUTE", 120)),
     )

@@ -20,12 +20,15 @@ from engine.clock import CHINA_TZ, FrozenClock
 from engine.core import Core
 from engine.db import Database, upgrade
 from engine.models import AccessToken, AuditEvent, Case, CaseOfficer, CaseSequence, ProcessInstance, TaskRow, TimerRow
+from engine.publicity import models as publicity_models
 from engine.seed import seed_demo
 from engine.settings import from_env
 
 PASSWORD = "test-password"
 START = datetime(2026, 3, 2, 9, 0, tzinfo=CHINA_TZ)  # a Monday
 CASE_TABLES = (TimerRow, TaskRow, ProcessInstance, CaseOfficer, AuditEvent, AccessToken, Case, CaseSequence)
+# Publicity rows refer to cases, so they are emptied first.
+CASE_TABLES = publicity_models.CASE_OWNED + CASE_TABLES
 
 # Fast password hashing in tests only: the production parameters are argon2's defaults.
 import engine.accounts as _accounts  # noqa: E402
