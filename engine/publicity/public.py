@@ -20,7 +20,6 @@ from engine.core import Unit
 from engine.errors import InvalidInput, NotFound, Problem
 from engine.models import Agency, AgencyMatter, Matter, User
 from engine.parties import valid_credit_code
-from engine.publicity.masking import scrub
 from engine.publicity.models import SQLITE_FTS_TABLE, Publication
 from engine.xmlsafe import parse_xml
 
@@ -181,7 +180,10 @@ def procedure_diagram(unit: Unit, process_id: str) -> bytes:
     """The BPMN (with its diagram) of the newest deployed version of a procedure, read-only."""
     if not _CODE.fullmatch(process_id.replace("_", "-")):
         raise NotFound(f"no procedure {process_id}")
-    row = definitions.latest_executable(unit, process_id)
+    try:
+        row = definitions.latest_executable(unit, process_id)
+    except InvalidInput:  # no deployed version: for the public, there is no such procedure
+        raise NotFound(f"no procedure {process_id}") from None
     return definitions.main_xml(unit, row.id)[1]
 
 
@@ -189,7 +191,7 @@ def procedure_time_limits(unit: Unit, process_id: str) -> list[dict[str, str]]:
     """The statutory timers of the procedure's newest version: name, limit and legal basis."""
     try:
         xml = procedure_diagram(unit, process_id)
-    except (NotFound, InvalidInput):
+    except NotFound:
         return []
     tree = parse_xml(xml, f"{process_id}.bpmn")
     found = []
@@ -250,7 +252,3 @@ def _int(value: Any, name: str, default: int, low: int, high: int, problems: lis
         problems.append(Problem(f"between {low} and {high}", field=name))
     return number
 
-
-def ensure_public_text(value: str) -> str:
-    """Defence in depth for text built from internal data: no ID or phone number can pass."""
-    return scrub(value)
