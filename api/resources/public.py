@@ -109,10 +109,12 @@ class DocumentVerification(Resource):
 def _complaint_input() -> tuple[dict[str, object], list[complaints.Upload]]:
     if request.mimetype == "multipart/form-data":
         fields: dict[str, object] = {k: request.form.get(k) for k in request.form}
-        uploads = [
-            complaints.Upload(f.filename or "", f.mimetype or "", f.read(complaints.MAX_FILE_BYTES + 1))
-            for f in request.files.getlist("attachments")
-        ]
+        uploads = []
+        for f in request.files.getlist("attachments"):
+            try:
+                uploads.append(complaints.Upload(f.filename or "", f.mimetype or "", f.read(complaints.MAX_FILE_BYTES + 1)))
+            finally:
+                f.close()  # large uploads are spooled to a temporary file: close it at once
         return fields, uploads
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
