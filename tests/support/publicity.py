@@ -8,7 +8,7 @@ from sqlalchemy import select
 from engine import cases
 from engine.accounts import principal_for_username
 from engine.core import Core
-from engine.demo import run_steps
+from engine.demo import TO_DECISION, run_steps
 from engine.models import Case, User
 from engine.publicity import publications
 
@@ -16,7 +16,6 @@ PERSON = {"type": "person", "name": "王小明", "id_number": "11010519491231002
           "address": "广州市天河区体育西路1号"}
 COMPANY = {"type": "organization", "name": "广州市天河区示例便利店有限公司", "credit_code": "91350100M000100Y43",
            "address": "广州市天河区天河路2号", "legal_representative": "李大华"}
-TO_DECISION = ["verify_clue", "approve_filing", "investigate", "case_review", "prior_notice", "record_statement", "decide"]
 PRICE_TAGS = "440201003001"
 
 
