@@ -9,8 +9,7 @@ Each entry carries only the public fields of a decision (engine.publicity.public
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, request
@@ -89,4 +88,4 @@ def _sub(parent: etree._Element, tag: str, text: str | None = None) -> etree._El
 
 
 def _stamp(at: datetime) -> str:
-    return at.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return at.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

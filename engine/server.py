@@ -7,8 +7,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from engine.core import Core
-from engine.timers import run_due
 from engine.publicity import sweep as publicity_sweep
+from engine.timers import run_due
 
 log = logging.getLogger("zhifa.server")
 

@@ -43,9 +43,9 @@ class SectorRules:
     def public_for(self, penalties: list[str], fine_amount: float) -> Period:
         """How long the record stays public: the short period for light penalties, else the long one."""
         short = self.short_duration
-        if short is not None and set(penalties) <= self.short_penalties:
-            if self.short_fine_at_most is None or fine_amount <= self.short_fine_at_most:
-                return short
+        light = self.short_fine_at_most is None or fine_amount <= self.short_fine_at_most
+        if short is not None and set(penalties) <= self.short_penalties and light:
+            return short
         return self.duration
 
 

@@ -8,9 +8,10 @@ code is known, and every verification answers 404.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Callable, Protocol
+from typing import Protocol
 
 from engine.core import Unit
 from engine.errors import InvalidInput, NotFound, Problem

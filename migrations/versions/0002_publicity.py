@@ -5,8 +5,8 @@ Revision ID: 0002_publicity
 Revises: 0001_initial
 Create Date: 2026-12-01 19:53:17.334602
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = '0002_publicity'

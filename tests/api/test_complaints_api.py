@@ -32,7 +32,7 @@ def lodge(http: Any, fields: dict[str, str] | None = None, files: list[tuple[byt
     data: dict[str, Any] = dict(FIELDS if fields is None else fields)
     data["attachments"] = [FileStorage(io.BytesIO(content), name, content_type=kind) for content, name, kind in (files or [])]
     # Encoded here, in memory: the test client would spool a large body to a temporary file it never closes.
-    stream, length, boundary = stream_encode_multipart(data, use_tempfile=False)
+    stream, _length, boundary = stream_encode_multipart(data, use_tempfile=False)
     return http.post("/api/v1/public/complaints", data=stream.read(), content_type=f"multipart/form-data; boundary={boundary}")
 
 

@@ -17,6 +17,7 @@ from api import create_app
 from engine.accounts import principal_for_username
 from engine.clock import FrozenClock
 from engine.core import Core
+from engine.models import Case
 from engine.parties import _ID_CHECK, _ID_WEIGHTS, _USCC_ALPHABET, _USCC_WEIGHTS
 from engine.publicity import publications, sweep
 from engine.publicity.models import Publication
@@ -89,8 +90,6 @@ def test_no_public_endpoint_leaks(core: Core, clock: FrozenClock, party: dict[st
     if action == "warning_only":
         data.update(penalties=["warning"], fine_amount=0)
     with core.unit() as unit:
-        from engine.models import Case
-
         row = publications.schedule_decision(unit, unit.session.get(Case, case_id), data)
         publication_id = row.id
     if action != "leave_scheduled":
