@@ -90,7 +90,8 @@ def test_withdrawal_is_due_three_working_days_after_the_change(core: Core, clock
     assert view.withdrawal_due_at == datetime(2026, 4, 9, 23, 59, 59, tzinfo=CHINA_TZ)
     assert view.status == "withdrawn" and view.late is False and view.withdrawal_reason == "复议机关撤销原处罚决定"
     with core.unit() as unit:
-        actions = list(unit.session.scalars(select(AuditEvent.action).where(AuditEvent.case_id == case_id)))
+        actions = list(unit.session.scalars(
+            select(AuditEvent.action).where(AuditEvent.case_id == case_id).order_by(AuditEvent.id)))
     assert actions[-3:] == ["publication.scheduled", "publication.published", "publication.withdrawn"]
     with core.unit(head) as unit, pytest.raises(Conflict):
         publications.withdraw(unit, row.id, "again")
