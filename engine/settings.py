@@ -22,6 +22,7 @@ class Settings:
     timer_sweep_seconds: int = 30
     extra: dict[str, str] = field(default_factory=dict)
     public_rate_per_minute: int = 120  # ZHIFA_PUBLIC_RATE_PER_MINUTE: per client IP, public API and feeds
+    webhook_allow_private: bool = False  # ZHIFA_WEBHOOK_ALLOW_PRIVATE=1: deliver to loopback/private addresses
 
     @property
     def is_sqlite(self) -> bool:
@@ -41,4 +42,5 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         max_upload_bytes=int(env.get("ZHIFA_MAX_BPMN_BYTES", 5 * 1024 * 1024)),
         timer_sweep_seconds=int(env.get("ZHIFA_TIMER_SWEEP_SECONDS", 30)),
         public_rate_per_minute=int(env.get("ZHIFA_PUBLIC_RATE_PER_MINUTE", 120)),
+        webhook_allow_private=env.get("ZHIFA_WEBHOOK_ALLOW_PRIVATE", "") == "1",
     )

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import logging
 import secrets
+import socket
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -142,6 +144,12 @@ def _attempt(unit: Unit, delivery_id: int) -> int:
     sub = unit.session.get(WebhookSubscription, delivery.subscription_id)
     body = json.dumps(delivery.payload, ensure_ascii=False, sort_keys=True).encode()
     timestamp = int(unit.now.timestamp())
+    refused = None if unit.core.settings.webhook_allow_private else _private_address(sub.url)
+    if refused:  # no requests into the platform's own network (SSRF); not worth retrying
+        unit.session.add(WebhookAttempt(delivery_id=delivery.id, at=unit.now, status_code=None, error=refused))
+        delivery.attempts += 1
+        delivery.status, delivery.next_attempt_at = "failed", None
+        return 0
     status_code, error = _post(sub.url, body, {
         "Content-Type": "application/json; charset=utf-8", "X-Zhifa-Event": delivery.event,
         "X-Zhifa-Delivery": str(delivery.id), "X-Zhifa-Timestamp": str(timestamp),
@@ -157,6 +165,20 @@ def _attempt(unit: Unit, delivery_id: int) -> int:
     else:
         delivery.next_attempt_at = unit.now + timedelta(minutes=BACKOFF_MINUTES[delivery.attempts - 1])
     return 0
+
+
+def _private_address(url: str) -> str | None:
+    """Why the URL's host must not be called (a loopback, private, link-local or reserved address), or None."""
+    host = urlsplit(url).hostname or ""
+    try:
+        infos = socket.getaddrinfo(host, None)
+    except OSError as exc:
+        return f"cannot resolve {host}: {exc}"[:500]
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0])
+        if not address.is_global:
+            return f"refused: {host} resolves to the non-public address {address}"
+    return None
 
 
 def _post(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str | None]:

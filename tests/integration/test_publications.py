@@ -4,12 +4,15 @@ warnings only are not published (SAMR Order 45); the record is masked and frozen
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from engine.accounts import principal_for_username
+from engine.calendar import load_default_calendar
 from engine.clock import CHINA_TZ, FrozenClock
 from engine.core import Core
 from engine.errors import Conflict, Forbidden, InvalidInput
@@ -136,3 +139,20 @@ def test_sector_rules_are_data_with_citations() -> None:
     assert rules.public_for(["fine"], 10000).unit == "months" and rules.public_for(["fine"], 10001).unit == "years"
     other = rules_for("unknown_sector")
     assert not other.exempt(["warning"]) and other.short_duration is None
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, database=None)
+@given(day=st.dates(date(2026, 1, 1), date(2026, 11, 30)), hour=st.integers(0, 23))
+def test_publication_and_withdrawal_due_days_follow_the_calendar(day: date, hour: int) -> None:
+    """D3 and D7 end on the 7th / 3rd working day strictly after the start day, counted day by day here."""
+    calendar = load_default_calendar()
+    start = datetime(day.year, day.month, day.day, hour, tzinfo=CHINA_TZ)
+    rules = rules_for("market_supervision")
+    for period, amount in ((rules.publish_within, 7), (rules.withdraw_within, 3)):
+        due = period.due(calendar, start)
+        assert (due.hour, due.minute, due.second) == (23, 59, 59)
+        counted, cursor = 0, day
+        while counted < amount:
+            cursor += timedelta(days=1)
+            counted += calendar.is_working_day(cursor)
+        assert due.date() == cursor

@@ -7,6 +7,7 @@ import json
 import socket
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self
@@ -54,6 +55,12 @@ class Receiver:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join()
+
+
+@pytest.fixture
+def core(core: Core) -> Core:
+    """The receivers here listen on 127.0.0.1: allow delivering to a private address (off by default)."""
+    return Core(replace(core.settings, webhook_allow_private=True), clock=core.clock, db=core.db)
 
 
 @pytest.fixture
@@ -148,3 +155,13 @@ def test_subscriptions_are_for_administrators_with_valid_filters(core: Core) -> 
     with core.unit(admin) as unit, pytest.raises(InvalidInput) as bad:
         webhooks.subscribe(unit, "", "ftp://example.org/hook", credit_code="123")
     assert {p.field for p in bad.value.problems} == {"name", "url", "credit_code"}
+
+
+def test_private_addresses_are_refused_unless_allowed(core: Core, receiver: Receiver) -> None:
+    strict = Core(replace(core.settings, webhook_allow_private=False), clock=core.clock, db=core.db)
+    created = subscribe(strict, receiver.url)
+    decided_case(strict, COMPANY)
+    assert sweep(strict) == (1, 0)
+    [refused] = deliveries(strict, created.subscription.id)
+    assert refused.status == "failed" and "127.0.0.1" in refused.log[0]["error"]
+    assert receiver.received == []
