@@ -1,7 +1,9 @@
 """The officers' side of publicity: publications and their withdrawal, the complaints inbox, webhooks."""
 from __future__ import annotations
 
-from flask import request
+from urllib.parse import quote
+
+from flask import Response, request
 from flask_restx import Namespace, Resource
 
 from engine.publicity import complaints, publications, webhooks
@@ -52,6 +54,19 @@ class ComplaintDetail(Resource):
         """一件投诉举报 · one complaint"""
         with unit() as u:
             return render(complaints.get(u, complaint_id))
+
+
+@ns.route("/complaints/<int:complaint_id>/attachments/<int:attachment_id>")
+class ComplaintAttachment(Resource):
+    def get(self, complaint_id: int, attachment_id: int):  # type: ignore[no-untyped-def]
+        """投诉举报附件 · an attachment, for the complaint's handlers"""
+        with unit() as u:
+            found = complaints.attachment(u, complaint_id, attachment_id)
+        response = Response(found.content, mimetype=found.media_type)
+        response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(found.filename)}"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
 
 @ns.route("/complaints/<int:complaint_id>/case")

@@ -148,6 +148,15 @@ def get(unit: Unit, complaint_id: int) -> ComplaintView:
     return _view(unit, _handled(unit, complaint_id))
 
 
+def attachment(unit: Unit, complaint_id: int, attachment_id: int) -> Upload:
+    """An attachment of a complaint, for its handlers."""
+    row = _handled(unit, complaint_id)
+    found = unit.session.get(ComplaintAttachment, attachment_id)
+    if found is None or found.complaint_id != row.id:
+        raise NotFound(f"complaint {complaint_id} has no attachment {attachment_id}")
+    return Upload(found.filename, found.media_type, found.content)
+
+
 def open_case(unit: Unit, complaint_id: int, party: Any, officer_ids: Any, summary: Any = None, matter_code: Any = None) -> cases.Opened:
     """Open a case from a violation complaint; its filing clock starts at the complaint's receipt."""
     row = _handled(unit, complaint_id)

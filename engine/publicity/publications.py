@@ -30,6 +30,7 @@ from engine.spiff import Instance
 
 log = logging.getLogger("zhifa.publicity")
 
+STATUSES = ("scheduled", "published", "not_published", "withdrawn", "cancelled", "expired", "overdue")
 PENALTY_LABELS = {
     "warning": "警告", "circulate_criticism": "通报批评", "fine": "罚款", "confiscate": "没收违法所得、没收非法财物",
     "suspend_permit": "暂扣许可证件", "lower_qualification": "降低资质等级", "revoke_permit": "吊销许可证件",
@@ -203,6 +204,8 @@ def list_publications(
     """The agency's publications (a supervisor's: the subtree's); `overdue` = scheduled past its due date."""
     from engine.cases import scope_filter
 
+    if status is not None and status not in STATUSES:
+        raise InvalidInput(f"unknown status {status!r}", [Problem(f"one of {', '.join(STATUSES)}", field="status")])
     query = select(Publication).join(Agency, Agency.id == Publication.agency_id).where(*scope_filter(unit))
     if status == "overdue":
         query = query.where(Publication.status == "scheduled", Publication.due_at < unit.now)

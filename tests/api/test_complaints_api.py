@@ -58,6 +58,11 @@ def test_a_violation_complaint_becomes_a_clue_with_the_p2_limit(http: Any, login
     assert clue["complainant"] == {"name": "陈投诉", "phone": "13912345678"}
     assert clue["legal_basis"].startswith("市场监督管理行政处罚程序规定第十八条")
     assert [a["filename"] for a in clue["attachments"]] == ["照片说明.pdf", "价签.png"]
+    pdf = login("officer1").get(f"/api/v1/complaints/{clue['id']}/attachments/{clue['attachments'][0]['id']}")
+    assert pdf.status_code == 200 and pdf.data == PDF and pdf.mimetype == "application/pdf"
+    assert "attachment" in pdf.headers["Content-Disposition"]
+    assert login("officer3").get(f"/api/v1/complaints/{clue['id']}/attachments/{clue['attachments'][0]['id']}").status_code == 403
+    assert login("officer1").get(f"/api/v1/complaints/{clue['id']}/attachments/999999").status_code == 404
     assert login("officer3").get("/api/v1/complaints").get_json()["items"] == []  # another agency's inbox
     assert login("officer3").get(f"/api/v1/complaints/{clue['id']}").status_code == 403
     assert login("supervisor1").get(f"/api/v1/complaints/{clue['id']}").status_code == 403

@@ -57,6 +57,7 @@ def test_supervisors_see_overdue_publications_of_their_scope(login: Any, core: C
     [late] = supervisor.get("/api/v1/publications?status=overdue").get_json()["items"]
     assert late["legal_basis"].startswith("国办发〔2018〕118号")
     assert login("officer3").get("/api/v1/publications").get_json()["total"] == 0  # another agency
+    assert supervisor.get("/api/v1/publications?status=late").status_code == 422
     sweep(core)
     [published] = supervisor.get("/api/v1/publications?status=published").get_json()["items"]
     assert published["late"] is True
