@@ -183,3 +183,17 @@ def process_deploy(files: tuple[str, ...]) -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+@main.group()
+def publicity() -> None:
+    """Publication of decisions and webhook deliveries."""
+
+
+@publicity.command("sweep")
+def publicity_sweep() -> None:
+    """Publish what is due, end expired publications, deliver due webhooks (once; `serve` runs it periodically)."""
+    from engine.publicity import sweep
+
+    changed, delivered = sweep(_core())
+    click.echo(f"{changed} publication(s) changed, {delivered} webhook(s) delivered")

@@ -252,3 +252,12 @@ def test_the_demo_has_published_decisions_against_a_person_and_an_organisation(d
 
     rows = demo.query(select(Publication.party_name, Publication.credit_code, Publication.status).order_by(Publication.id))
     assert rows == [("广州市天河区示例百货有限公司", "91440106MA59XYW00C", "published"), ("李某某", None, "published")]
+
+
+def test_publicity_sweep_ends_publications_after_their_period(demo: Zhifa) -> None:
+    from engine.publicity.models import Publication
+
+    assert demo("publicity", "sweep").output.strip() == "0 publication(s) changed, 0 webhook(s) delivered"
+    result = demo("publicity", "sweep", now="2026-12-01T09:00:00+08:00")  # both fines are low: 3 months (D5)
+    assert result.exit_code == 0 and result.output.strip() == "2 publication(s) changed, 0 webhook(s) delivered"
+    assert demo.query(select(Publication.status)) == [("expired",), ("expired",)]
