@@ -219,16 +219,14 @@ def list_publications(
 
 
 def view(row: Publication) -> PublicationView:
-    late = (row.published_at or row.withdrawn_at or row.ended_at) is not None and (
-        (row.published_at is not None and row.published_at > row.due_at)
-        or (row.withdrawn_at is not None and row.withdrawal_due_at is not None and row.withdrawn_at > row.withdrawal_due_at)
-    )
+    published_late = row.published_at is not None and row.published_at > row.due_at
+    withdrawn_late = row.withdrawn_at is not None and row.withdrawal_due_at is not None and row.withdrawn_at > row.withdrawal_due_at
     return PublicationView(
         id=row.id, case_id=row.case_id, number=row.number, agency_name=row.agency_name, party_name=row.party_name,
         credit_code=row.credit_code, matter_code=row.matter_code, decision=row.decision, status=row.status,
         status_basis=row.status_basis, decided_at=row.decided_at, due_at=row.due_at, legal_basis=row.legal_basis,
         published_at=row.published_at, expires_at=row.expires_at, withdrawal_due_at=row.withdrawal_due_at,
-        withdrawn_at=row.withdrawn_at, withdrawal_reason=row.withdrawal_reason, late=late,
+        withdrawn_at=row.withdrawn_at, withdrawal_reason=row.withdrawal_reason, late=published_late or withdrawn_late,
     )
 
 
