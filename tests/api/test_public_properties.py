@@ -80,8 +80,10 @@ def _secrets(party: dict[str, Any]) -> list[str]:
 
 @settings(max_examples=25, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(party=st.one_of(persons, organisations), decision=decisions, action=st.sampled_from(ACTIONS))
-def test_no_public_endpoint_leaks(core: Core, clock: FrozenClock, party: dict[str, Any], decision: dict[str, Any], action: str) -> None:
+@given(party=st.one_of(persons, organisations), decision=decisions, action=st.sampled_from(ACTIONS), complainant=persons)
+def test_no_public_endpoint_leaks(
+    core: Core, clock: FrozenClock, party: dict[str, Any], decision: dict[str, Any], action: str, complainant: dict[str, Any]
+) -> None:
     clock.set(START)
     http = create_app(Core(replace(core.settings, public_rate_per_minute=10**9), clock=clock, db=core.db)).test_client()
     case_id = open_case(core, party)
@@ -95,13 +97,19 @@ def test_no_public_endpoint_leaks(core: Core, clock: FrozenClock, party: dict[st
     if action != "leave_scheduled":
         _drive(core, clock, publication_id, action)
 
+    lodged = http.post("/api/v1/public/complaints", json={
+        "kind": "violation", "agency": "GZ-TH-SJJ", "subject": "某商户", "content": "商品未标明价格，请依法查处。",
+        "complainant_name": complainant["name"], "complainant_phone": complainant["phone"],
+    })
+    assert lodged.status_code == 201
     texts = {url: http.get(url) for url in PUBLIC_URLS}
+    texts["complaint"] = http.get(f"/api/v1/public/complaints/{lodged.get_json()['tracking_code']}")
     texts[f"q={party['name']}"] = http.get("/api/v1/public/decisions", query_string={"q": party["name"]})
     texts["q=id"] = http.get("/api/v1/public/decisions", query_string={"q": party.get("id_number") or party["credit_code"]})
     for url, response in texts.items():
         assert response.status_code == 200, (url, response.get_json())
         body = response.get_data(as_text=True)
-        for secret in _secrets(party):
+        for secret in [*_secrets(party), complainant["name"], complainant["phone"]]:
             assert secret not in body, (url, secret)
 
     with core.unit() as unit:
