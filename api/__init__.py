@@ -17,6 +17,8 @@ def create_app(core: Core | None = None) -> Flask:
     from .resources import calendar as calendar_resource
     from .resources import clock_changes as clock_changes_resource
     from .resources import discretion
+    from . import feeds, public_http
+    from .resources import public, publicity
 
     core = core or Core(from_env())
     app = Flask(__name__)
@@ -37,7 +39,11 @@ def create_app(core: Core | None = None) -> Flask:
     from .resources import documents
 
     api.add_namespace(documents.ns)
+    for module in (public, publicity):
+        api.add_namespace(module.ns)
     app.register_blueprint(blueprint)
+    app.register_blueprint(feeds.bp)
+    public_http.install(app, public_http.RateLimiter(core.clock, core.settings.public_rate_per_minute))
     from . import web
 
     web.install(app)

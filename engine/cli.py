@@ -224,9 +224,6 @@ def process_deploy(files: tuple[str, ...]) -> None:
     click.echo(f"deployed {view.process_id} version {view.version} (definition {view.id})")
 
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
-
 
 @main.group()
 def document() -> None:
@@ -263,3 +260,21 @@ def document_render(name: str, data_file: str | None, out: str | None, with_docx
         docx_target = target.with_suffix(".docx")
         docx_target.write_bytes(to_docx(result.html))
         click.echo(f"{docx_target}: DOCX")
+
+
+@main.group()
+def publicity() -> None:
+    """Publication of decisions and webhook deliveries."""
+
+
+@publicity.command("sweep")
+def publicity_sweep() -> None:
+    """Publish what is due, end expired publications, deliver due webhooks (once; `serve` runs it periodically)."""
+    from engine.publicity import sweep
+
+    changed, delivered = sweep(_core())
+    click.echo(f"{changed} publication(s) changed, {delivered} webhook(s) delivered")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

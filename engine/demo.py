@@ -11,6 +11,7 @@ from engine import cases, tasks
 from engine.accounts import principal_for_username
 from engine.core import Core
 from engine.models import Case, TaskRow, User
+from engine.publicity import sweep as publicity_sweep
 from engine.seed import seed_demo
 
 # Form data for each task of the general procedure (keys follow forms/<task>.schema.json).
@@ -65,6 +66,16 @@ DEMO_CASES = [
 ]
 
 
+# Decided cases whose decisions the publicity sweep publishes (against an organisation and a natural person).
+PUBLISHED_DEMO_CASES = [
+    ("440201003001", {"type": "organization", "name": "广州市天河区示例百货有限公司", "credit_code": "91440106MA59XYW00C",
+                      "address": "广州市天河区天河路100号"}, "举报：促销商品未标示价格", "穗天市监罚〔2026〕2号"),
+    ("440201004001", {"type": "person", "name": "李晓梅", "id_number": "44010619850312004X", "phone": "13700000001"},
+     "网店首页未公示营业执照信息", "穗天市监罚〔2026〕3号"),
+]
+TO_DECISION = ["verify_clue", "approve_filing", "investigate", "case_review", "prior_notice", "record_statement", "decide"]
+
+
 def seed_everything(core: Core) -> bool:
     """Base data and the demo cases, once."""
     created = seed_demo(core, core.settings.demo_password)
@@ -72,6 +83,10 @@ def seed_everything(core: Core) -> bool:
         for matter, party, summary, steps in DEMO_CASES:
             case_id = open_demo_case(core, matter, party, summary)
             run_steps(core, case_id, steps)
+        for matter, party, summary, number in PUBLISHED_DEMO_CASES:
+            case_id = open_demo_case(core, matter, party, summary)
+            run_steps(core, case_id, TO_DECISION, {"decide": {"decision_document_number": number}})
+        publicity_sweep(core)
     return created
 
 

@@ -270,3 +270,4 @@ class AuditEvent(Base):
 from engine import calendar_models  # noqa: E402,F401
 from engine import discretion_models  # noqa: E402,F401
 from engine.documents import models as _document_models  # noqa: E402,F401
+from engine.publicity import models as publicity_models  # noqa: E402,F401

@@ -7,6 +7,7 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 
 from engine.core import Core
+from engine.publicity import sweep as publicity_sweep
 from engine.timers import run_due
 
 log = logging.getLogger("zhifa.server")
@@ -19,6 +20,12 @@ def _sweep(core: Core) -> None:
             log.info("timer sweep advanced %d case(s)", advanced)
     except Exception:  # the scheduler must survive a failed sweep; the next one retries
         log.exception("timer sweep failed")
+    try:
+        published, delivered = publicity_sweep(core)
+        if published or delivered:
+            log.info("publicity sweep: %d publication(s) changed, %d webhook(s) delivered", published, delivered)
+    except Exception:  # as above: the next sweep retries
+        log.exception("publicity sweep failed")
 
 
 def _add_job(scheduler, core: Core) -> None:  # type: ignore[no-untyped-def]

@@ -27,6 +27,8 @@ class Settings:
     weekend_is_rest_for_last_day: bool = True  # ZHIFA_WEEKEND_IS_REST_FOR_LAST_DAY: the last-day rule skips 公休日
     provisional_calendar: bool = True  # ZHIFA_PROVISIONAL_CALENDAR: years without a notice are built from the statute
     calendar_refresh_seconds: int = 60  # ZHIFA_CALENDAR_REFRESH_SECONDS: how often holiday years are re-read
+    public_rate_per_minute: int = 120  # ZHIFA_PUBLIC_RATE_PER_MINUTE: per client IP, public API and feeds
+    webhook_allow_private: bool = False  # ZHIFA_WEBHOOK_ALLOW_PRIVATE=1: deliver to loopback/private addresses
 
     @property
     def is_sqlite(self) -> bool:
@@ -50,6 +52,8 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         weekend_is_rest_for_last_day=_flag(env, "ZHIFA_WEEKEND_IS_REST_FOR_LAST_DAY", True),
         provisional_calendar=_flag(env, "ZHIFA_PROVISIONAL_CALENDAR", True),
         calendar_refresh_seconds=int(env.get("ZHIFA_CALENDAR_REFRESH_SECONDS", 60)),
+        public_rate_per_minute=int(env.get("ZHIFA_PUBLIC_RATE_PER_MINUTE", 120)),
+        webhook_allow_private=env.get("ZHIFA_WEBHOOK_ALLOW_PRIVATE", "") == "1",
     )
 
 

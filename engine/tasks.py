@@ -18,6 +18,7 @@ from engine.cases import check_visible, scope_filter
 from engine.core import Unit
 from engine.errors import Conflict, Forbidden, FormDataInvalid, InvalidInput, NotFound, Problem
 from engine.models import Agency, Case, CaseOfficer, ProcessInstance, TaskRow
+from engine.publicity import publications
 
 OFFICER_LANE = "officer"
 
@@ -118,6 +119,7 @@ def complete(unit: Unit, task_id: str, data: Any) -> Completed:
     clock_changes.after_completion(unit, case, instance, done)
     instances.save(unit, case, instance, completed_by=unit.actor.user_id)
     audit.record(unit, "task.completed", {"task_id": row.id, "bpmn_id": row.bpmn_id, "name": row.name, "data": data}, case=case)
+    publications.after_task_completed(unit, case, data, instance)
     if case.status == "closed":
         audit.record(unit, "case.closed", {"outcome": case.outcome}, case=case)
     return Completed(case.id, case.status, [t.id for t in instance.ready_tasks()])

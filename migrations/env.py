@@ -5,6 +5,7 @@ from alembic import context
 from sqlalchemy import create_engine, pool
 
 from engine.models import Base, UTCDateTime
+from engine.publicity.models import schema_filter
 
 config = context.config
 target_metadata = Base.metadata
@@ -33,6 +34,7 @@ def run_migrations_online() -> None:
             transaction_per_migration=True,
             render_as_batch=is_sqlite,
             render_item=render_item,
+            include_object=schema_filter(engine.dialect.name),
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -23,6 +23,7 @@ from engine.calendar_models import CalendarYear
 from engine.models import AccessToken, AuditEvent, Case, CaseOfficer, CaseSequence, ProcessInstance, TaskRow, TimerRow
 from engine.discretion_models import DiscretionDeviation
 from engine.documents.models import Document, DocumentContent, DocumentSequence
+from engine.publicity import models as publicity_models
 from engine.seed import seed_demo
 from engine.settings import from_env
 
@@ -32,7 +33,8 @@ CASE_TABLES = (
     TimerRow, TaskRow, ProcessInstance, CaseOfficer, AuditEvent, AccessToken, Case, CaseSequence, CalendarYear,
     DiscretionDeviation,
 )
-CASE_TABLES = (DocumentContent, Document, DocumentSequence, *CASE_TABLES)  # documents reference cases: emptied first
+# Documents and publicity rows refer to cases, so they are emptied first.
+CASE_TABLES = (DocumentContent, Document, DocumentSequence, *publicity_models.CASE_OWNED, *CASE_TABLES)
 
 # Fast password hashing in tests only: the production parameters are argon2's defaults.
 import engine.accounts as _accounts  # noqa: E402

@@ -159,6 +159,17 @@ def find_by_code(unit: Unit, code: str) -> DocumentView | None:
     return _view(unit, row, unit.session.get(Case, row.case_id).number) if row is not None else None
 
 
+def verification_facts(unit: Unit, code: str) -> tuple[DocumentView, str, str] | None:
+    """For the public verification page (no scope check): the document a code belongs to, its agency's
+    name and the SHA-256 of the PDF as stored now (compared with the hash recorded at issue)."""
+    found = find_by_code(unit, code)
+    if found is None:
+        return None
+    row = unit.session.get(Document, found.id)
+    agency = unit.session.get(Agency, row.agency_id)
+    return found, agency.name, hashlib.sha256(_content(unit, found.id).pdf).hexdigest()
+
+
 # -- helpers ----------------------------------------------------------------------------------
 def _check_may_issue(unit: Unit, case: Case) -> None:
     check_visible(unit, case.agency_id)

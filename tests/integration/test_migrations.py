@@ -16,6 +16,7 @@ from sqlalchemy import create_engine, inspect, pool
 
 from engine.db import alembic_config, upgrade
 from engine.models import Base
+from engine.publicity.models import schema_filter
 
 
 def script_directory() -> ScriptDirectory:
@@ -56,7 +57,9 @@ def differences(url: str) -> list[Any]:
     engine = create_engine(url, poolclass=pool.NullPool)
     try:
         with engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": True, "compare_server_default": True})
+            opts = {"compare_type": True, "compare_server_default": True,
+                    "include_object": schema_filter(connection.dialect.name)}  # per-dialect full-text objects
+            context = MigrationContext.configure(connection, opts=opts)
             return compare_metadata(context, Base.metadata)
     finally:
         engine.dispose()
