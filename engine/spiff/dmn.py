@@ -57,7 +57,7 @@ def load_decision(filename: str, content: bytes) -> DecisionTable:
     try:
         parser.add_dmn_xml(doc.root, filename=filename)
         engine = parser.get_engine(decision_id, doc.root)
-    except Exception as exc:  # noqa: BLE001 - never let a parser error escape unlocated
+    except Exception as exc:  # never let a parser error escape unlocated
         checker.spiff_problem(exc, default_file=filename, fallback=doc.root)
         raise DeploymentInvalid(f"{filename} could not be parsed", checker.problems.items) from exc
     table = engine.decision_table

@@ -1,10 +1,12 @@
-"""Procedures: deviations from the discretion benchmarks (engine/discretion_models.py)
+"""Procedures: deviations from the discretion benchmarks (engine/discretion_models.py); the inspection
+directory and the recorded random draws (engine/inspection_models.py)
 
 Revision ID: 0002_procedures
 Revises: 0001_initial
 """
 from alembic import op
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 revision = '0002_procedures'
 down_revision = '0001_initial'
@@ -36,8 +38,47 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_discretion_deviations_agency_id'), ['agency_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_discretion_deviations_case_id'), ['case_id'], unique=False)
 
+    op.create_table('inspection_subjects',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('agency_id', sa.Integer(), nullable=False),
+    sa.Column('party', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('category', sa.String(length=60), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_inspection_subjects_agency_id_agencies')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_inspection_subjects'))
+    )
+    with op.batch_alter_table('inspection_subjects', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_inspection_subjects_agency_id'), ['agency_id'], unique=False)
+
+    op.create_table('inspection_draws',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('agency_id', sa.Integer(), nullable=False),
+    sa.Column('plan_name', sa.String(length=200), nullable=False),
+    sa.Column('matter_code', sa.String(length=40), nullable=False),
+    sa.Column('category', sa.String(length=60), nullable=True),
+    sa.Column('seed', sa.String(length=64), nullable=False),
+    sa.Column('algorithm', sa.String(length=200), nullable=False),
+    sa.Column('subject_pool', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('inspector_pool', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('subject_count', sa.Integer(), nullable=False),
+    sa.Column('result', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('drawn_by', sa.Integer(), nullable=False),
+    sa.Column('drawn_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_inspection_draws_agency_id_agencies')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_inspection_draws'))
+    )
+    with op.batch_alter_table('inspection_draws', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_inspection_draws_agency_id'), ['agency_id'], unique=False)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table('inspection_draws', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_inspection_draws_agency_id'))
+    op.drop_table('inspection_draws')
+    with op.batch_alter_table('inspection_subjects', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_inspection_subjects_agency_id'))
+    op.drop_table('inspection_subjects')
     with op.batch_alter_table('discretion_deviations', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_discretion_deviations_case_id'))
         batch_op.drop_index(batch_op.f('ix_discretion_deviations_agency_id'))

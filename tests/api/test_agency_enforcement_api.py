@@ -9,7 +9,13 @@ from typing import Any
 from engine.clock import CHINA_TZ, FrozenClock
 from engine.core import Core
 from engine.timers import run_due
-from tests.engine.test_agency_enforcement_procedure import REMINDER, decision, execution, obligation, response
+from tests.engine.test_agency_enforcement_procedure import (
+    REMINDER,
+    decision,
+    execution,
+    obligation,
+    response,
+)
 
 PARTY = {"type": "organization", "name": "广州市天河区示例便利店有限公司", "credit_code": "91350100M000100Y43"}
 
