@@ -1,7 +1,8 @@
 """Administrative inspection: the directory of subjects and the 双随机 draw (random subjects from the
 directory, two random inspectors from the roster for each), reproducible from a recorded seed and
 audited. Each drawn subject gets an inspection case (processes/administrative_inspection.bpmn) with
-the two drawn inspectors as its officers.
+the two drawn inspectors as its officers. An inspection whose head decided to file a case is referred to
+a punishment case (`refer_to_punishment`) that keeps the inspection record as its evidence.
 
 The draw: `random.Random(seed)` (a text seed is hashed with SHA-512, Python's version-2 seeding, so
 the same seed gives the same draw on every platform), `sample` of `count` subject ids from the sorted
@@ -24,9 +25,9 @@ from engine.accounts import has_valid_certificate, require_role
 from engine.catalogue import competent_matter
 from engine.clock import CHINA_TZ
 from engine.core import Unit
-from engine.errors import InvalidInput, NotFound, Problem
-from engine.inspection_models import InspectionDraw, InspectionSubject
-from engine.models import Agency, Case, User
+from engine.errors import Conflict, InvalidInput, NotFound, Problem
+from engine.inspection_models import InspectionDraw, InspectionReferral, InspectionSubject
+from engine.models import Agency, Case, CaseOfficer, User
 from engine.parties import normalise_party
 
 ALGORITHM = "python3 random.Random(seed:str, version 2, SHA-512); sample(sorted subject ids, count); per subject sample(sorted inspector ids, 2)"
@@ -166,3 +167,70 @@ def _draw(row: InspectionDraw) -> DrawView:
         row.id, row.agency_id, row.plan_name, row.matter_code, row.category, row.seed, row.algorithm, list(row.subject_pool),
         list(row.inspector_pool), row.subject_count, list(row.result), row.drawn_by, row.drawn_at, reproduced,
     )
+
+
+# -- from an inspection to a punishment case ----------------------------------------------------
+EVIDENCE_FIELDS = ("record_number", "inspected_at", "place", "officers_present", "findings", "suspected_violation",
+                   "party_present", "witness_name", "inspection_kind", "inspection_basis", "inspection_items", "follow_up",
+                   "follow_up_opinion")
+REFERRED_FOLLOW_UPS = ("file_case", "order_and_file")
+
+
+@dataclass(frozen=True)
+class ReferralView:
+    id: int
+    inspection_case_id: int
+    punishment_case_id: int
+    punishment_case_number: str
+    evidence: dict[str, Any]
+    referred_by: int
+    referred_at: datetime
+
+
+def refer_to_punishment(unit: Unit, inspection_case_id: int, matter_code: Any) -> ReferralView:
+    """Open a punishment case for the party of a finished inspection whose head decided to file a case; the
+    inspection's record goes with it as evidence, and the filing clock starts on the inspection day."""
+    from engine import instances
+
+    require_role(unit.actor, "officer", "agency_head")
+    inspection_case = instances.lock_case(unit, inspection_case_id)
+    cases.check_visible(unit, inspection_case.agency_id)
+    source = competent_matter(unit, None, inspection_case.matter_code)
+    if source.process_id != "administrative_inspection":
+        raise InvalidInput(f"case {inspection_case.number} is not an inspection", [Problem("not an inspection case", field="case_id")])
+    if unit.session.scalar(select(InspectionReferral.id).where(InspectionReferral.inspection_case_id == inspection_case.id)):
+        raise Conflict(f"inspection {inspection_case.number} has already been referred to a punishment case")
+    data = instances.load(unit, inspection_case).data
+    if inspection_case.status != "closed" or data.get("follow_up") not in REFERRED_FOLLOW_UPS:
+        raise Conflict(f"inspection {inspection_case.number} has no decision to file a case (负责人决定移交立案查处后方可)")
+    officers = [i for (i,) in unit.session.execute(
+        select(CaseOfficer.user_id).where(CaseOfficer.case_id == inspection_case.id).order_by(CaseOfficer.user_id))]
+    evidence = {k: data[k] for k in EVIDENCE_FIELDS if k in data}
+    opened = cases.open_case(
+        unit, matter_code, inspection_case.party, officers,
+        f"检查发现：{data.get('suspected_violation', '')}（检查案件 {inspection_case.number}，检查记录 {data.get('record_number', '')}）",
+        clue_received_at=data.get("inspected_at"),
+    )
+    row = InspectionReferral(inspection_case_id=inspection_case.id, punishment_case_id=opened.id, evidence=evidence,
+                             referred_by=unit.actor.user_id, referred_at=unit.now)
+    unit.session.add(row)
+    unit.session.flush()
+    detail = {"inspection_case": inspection_case.number, "punishment_case": opened.number, "record_number": evidence.get("record_number")}
+    audit.record(unit, "inspection.referred", detail, case=inspection_case)
+    audit.record(unit, "inspection.evidence_received", {**detail, "evidence": evidence}, case=unit.session.get(Case, opened.id))
+    return _referral(row, opened.number)
+
+
+def get_referral(unit: Unit, case_id: int) -> ReferralView:
+    """The referral an inspection case or a punishment case takes part in."""
+    row = unit.session.scalar(select(InspectionReferral).where(
+        (InspectionReferral.inspection_case_id == case_id) | (InspectionReferral.punishment_case_id == case_id)))
+    if row is None:
+        raise NotFound(f"case {case_id} has no inspection referral")
+    target = cases.visible_case(unit, row.punishment_case_id)
+    return _referral(row, target.number)
+
+
+def _referral(row: InspectionReferral, number: str) -> ReferralView:
+    return ReferralView(row.id, row.inspection_case_id, row.punishment_case_id, number, dict(row.evidence), row.referred_by,
+                        row.referred_at)

@@ -41,3 +41,16 @@ class InspectionDraw(Base):
     result: Mapped[list[Any]] = mapped_column(JSONType)
     drawn_by: Mapped[int] = mapped_column(Integer)
     drawn_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class InspectionReferral(Base):
+    """A punishment case opened from an inspection that found a violation, with the inspection's evidence."""
+
+    __tablename__ = "inspection_referrals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    inspection_case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), unique=True)
+    punishment_case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    referred_by: Mapped[int] = mapped_column(Integer)
+    referred_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -21,14 +21,14 @@ from engine.core import Core
 from engine.db import Database, upgrade
 from engine.models import AccessToken, AuditEvent, Case, CaseOfficer, CaseSequence, ProcessInstance, TaskRow, TimerRow
 from engine.discretion_models import DiscretionDeviation
-from engine.inspection_models import InspectionDraw, InspectionSubject
+from engine.inspection_models import InspectionDraw, InspectionReferral, InspectionSubject
 from engine.seed import seed_demo
 from engine.settings import from_env
 
 PASSWORD = "test-password"
 START = datetime(2026, 3, 2, 9, 0, tzinfo=CHINA_TZ)  # a Monday
 CASE_TABLES = (TimerRow, TaskRow, ProcessInstance, CaseOfficer, AuditEvent, AccessToken, Case, CaseSequence, DiscretionDeviation,
-               InspectionDraw, InspectionSubject)
+               InspectionDraw, InspectionSubject, InspectionReferral)
 
 # Fast password hashing in tests only: the production parameters are argon2's defaults.
 import engine.accounts as _accounts  # noqa: E402

@@ -56,3 +56,23 @@ class Draw(Resource):
         with unit() as u:
             found = inspection.get_draw(u, draw_id)
         return render(found)
+
+
+referral_in = ns.model("InspectionReferralIn", {"matter_code": fields.String(required=True, description="the punishment matter")})
+
+
+@ns.route("/cases/<int:case_id>/referral")
+class Referral(Resource):
+    def get(self, case_id: int):  # type: ignore[no-untyped-def]
+        """移交立案 · the punishment case an inspection was referred to (from either case)"""
+        with unit() as u:
+            found = inspection.get_referral(u, case_id)
+        return render(found)
+
+    @ns.expect(referral_in)
+    def post(self, case_id: int):  # type: ignore[no-untyped-def]
+        """移交立案查处 · open a punishment case that keeps the inspection's record as evidence"""
+        body = json_body()
+        with unit() as u:
+            made = inspection.refer_to_punishment(u, case_id, body.get("matter_code"))
+        return render(made), 201

@@ -1,5 +1,5 @@
 """Procedures: deviations from the discretion benchmarks (engine/discretion_models.py); the inspection
-directory and the recorded random draws (engine/inspection_models.py)
+directory, the recorded random draws and referrals to punishment cases (engine/inspection_models.py)
 
 Revision ID: 0002_procedures
 Revises: 0001_initial
@@ -71,8 +71,26 @@ def upgrade() -> None:
     with op.batch_alter_table('inspection_draws', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_inspection_draws_agency_id'), ['agency_id'], unique=False)
 
+    op.create_table('inspection_referrals',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('inspection_case_id', sa.Integer(), nullable=False),
+    sa.Column('punishment_case_id', sa.Integer(), nullable=False),
+    sa.Column('evidence', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('referred_by', sa.Integer(), nullable=False),
+    sa.Column('referred_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['inspection_case_id'], ['cases.id'], name=op.f('fk_inspection_referrals_inspection_case_id_cases'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['punishment_case_id'], ['cases.id'], name=op.f('fk_inspection_referrals_punishment_case_id_cases'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_inspection_referrals')),
+    sa.UniqueConstraint('inspection_case_id', name=op.f('uq_inspection_referrals_inspection_case_id'))
+    )
+    with op.batch_alter_table('inspection_referrals', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_inspection_referrals_punishment_case_id'), ['punishment_case_id'], unique=False)
+
 
 def downgrade() -> None:
+    with op.batch_alter_table('inspection_referrals', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_inspection_referrals_punishment_case_id'))
+    op.drop_table('inspection_referrals')
     with op.batch_alter_table('inspection_draws', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_inspection_draws_agency_id'))
     op.drop_table('inspection_draws')
