@@ -26,7 +26,11 @@ from engine.catalogue import competent_matter
 from engine.clock import CHINA_TZ
 from engine.core import Unit
 from engine.errors import Conflict, InvalidInput, NotFound, Problem
-from engine.inspection_models import InspectionDraw, InspectionReferral, InspectionSubject
+from engine.inspection_models import (
+    InspectionDraw,
+    InspectionReferral,
+    InspectionSubject,
+)
 from engine.models import Agency, Case, CaseOfficer, User
 from engine.parties import normalise_party
 
