@@ -130,7 +130,7 @@ def test_matters(login: Any) -> None:
         assert matter["category"] in ("punishment", "coercion", "inspection")
         assert matter["process_id"] in ("general_punishment", "simplified_punishment", "seizure_detention", "evidence_preservation",
                                        "court_enforcement", "agency_enforcement",
-                                       "administrative_inspection")
+                                       "administrative_inspection", "deposit_freezing")
     codes = [m["code"] for m in items]
     assert len(set(codes)) == len(codes) and codes == sorted(codes)
     assert PRICE_TAGS in codes
