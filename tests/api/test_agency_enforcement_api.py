@@ -48,6 +48,9 @@ def test_agency_enforcement_main_path(login: Any, core: Core, clock: FrozenClock
     clock.set(at("2026-04-17T09:00:00"))
     assert run_due(core) == 1
     clock.set(at("2026-04-17T10:00:00"))
+    saturday = head.complete(case_id, "enforcement_decision", {**decision(), "execution_planned_at": "2026-04-18T10:00:00+08:00"},
+                             status=422)
+    assert saturday["errors"][0]["field"] == "execution_planned_at" and "行政强制法第四十三条" in saturday["errors"][0]["message"]
     head.complete(case_id, "enforcement_decision", decision())
     clock.set(at("2026-04-20T10:00:00"))
     case = officer.complete(case_id, "execute_enforcement", execution())
