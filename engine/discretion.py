@@ -247,6 +247,12 @@ def check_decision(
 
 
 # -- reading -------------------------------------------------------------------------------------
+def published(unit: Unit) -> list[dict[str, Any]]:
+    """Both benchmark tables, rule by rule (APL Art. 34: the benchmarks are published)."""
+    t = tables(unit.core.settings.processes_dir)
+    return [t.tier.describe(), t.fine.describe()]
+
+
 def assess_matter(unit: Unit, matter_code: str, facts: Any, tier: str | None = None) -> Assessment:
     """What the published benchmark says for a matter and facts (any signed-in user)."""
     competent_matter(unit, None, matter_code)

@@ -43,6 +43,22 @@ class DecisionTable:
         return {**result, "matched_rules": [r.row_number for r in rules]}
 
 
+    def describe(self) -> dict[str, Any]:
+        """The table as published data: its inputs, outputs and every rule in order (first match wins)."""
+        table = self._engine.decision_table
+        return {
+            "id": self.id, "name": self.name, "file": self.filename, "hit_policy": self.hit_policy,
+            "inputs": [{"label": i.label, "expression": i.expression} for i in table.inputs],
+            "outputs": [{"label": o.label, "name": o.name} for o in table.outputs],
+            "rules": [
+                {"number": r.row_number, "description": r.description,
+                 "when": [" ".join(e.lhs) if any(e.lhs) else "-" for e in r.inputEntries],
+                 "then": [o.text for o in r.outputEntries]}
+                for r in table.rules
+            ],
+        }
+
+
 def load_decision(filename: str, content: bytes) -> DecisionTable:
     checker = _BundleChecker({filename: content}, None, None, False, None, DEFAULT_MAX_BYTES)
     checker.load_files()
