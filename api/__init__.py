@@ -16,7 +16,7 @@ def create_app(core: Core | None = None) -> Flask:
     from .resources import auth, cases, catalogue, processes, tasks, timers
     from .resources import calendar as calendar_resource
     from .resources import clock_changes as clock_changes_resource
-    from .resources import discretion
+    from .resources import discretion, inspections
     from . import feeds, public_http
     from .resources import public, publicity
 
@@ -32,7 +32,7 @@ def create_app(core: Core | None = None) -> Flask:
         authorizations={"bearer": {"type": "apiKey", "in": "header", "name": "Authorization"}}, security="bearer",
     )
     problems.install(app, api)
-    for module in (auth, catalogue, cases, tasks, timers, processes, discretion):
+    for module in (auth, catalogue, cases, tasks, timers, processes, discretion, inspections):
         api.add_namespace(module.ns)
     api.add_namespace(calendar_resource.ns)
     api.add_namespace(clock_changes_resource.ns)

@@ -173,10 +173,12 @@ def assess(processes_dir: Path, matter_code: str, facts: dict[str, Any] | None, 
                           None, None, None, None, False, None, None)
     low0, high0, base = _dec(fine["fine_min"]), _dec(fine["fine_max"]), _dec(given["base_amount"])
     if fine["fine_kind"] == "multiple":
-        if base <= 0:
-            raise InvalidInput(
-                f"the fine of matter {matter_code} is a multiple of an amount: give the base amount",
-                [Problem("货值金额或者违法经营额（元）必须大于零", field="discretion_facts.base_amount")])
+        if base <= 0:  # a multiple of an amount not given yet: no band to show or enforce
+            return Assessment(
+                matter_code, chosen, TIERS[chosen], basis, mandatory, review, rule, True, fine["penalty_basis"], "multiple",
+                None, None, None, None, False, fine["matched_rules"][0],
+                "罚款为货值金额或者违法经营额的倍数：填写 base_amount 后显示幅度",
+            )
         low0, high0 = low0 * base, high0 * base
     band = _band(chosen, low0, high0, fine)
     return Assessment(
@@ -247,6 +249,12 @@ def check_decision(
 
 
 # -- reading -------------------------------------------------------------------------------------
+def published(unit: Unit) -> list[dict[str, Any]]:
+    """Both benchmark tables, rule by rule (APL Art. 34: the benchmarks are published)."""
+    t = tables(unit.core.settings.processes_dir)
+    return [t.tier.describe(), t.fine.describe()]
+
+
 def assess_matter(unit: Unit, matter_code: str, facts: Any, tier: str | None = None) -> Assessment:
     """What the published benchmark says for a matter and facts (any signed-in user)."""
     competent_matter(unit, None, matter_code)

@@ -6,7 +6,7 @@ supervisors and task lists ask; nothing reads workflow state to answer those.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -49,13 +49,13 @@ class UTCDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
@@ -271,3 +271,4 @@ from engine import calendar_models  # noqa: E402,F401
 from engine import discretion_models  # noqa: E402,F401
 from engine.documents import models as _document_models  # noqa: E402,F401
 from engine.publicity import models as publicity_models  # noqa: E402,F401
+from engine import inspection_models  # noqa: E402,F401

@@ -11,12 +11,16 @@ by the engine before the task completes (a breach is a 422 naming the field, and
 - `early_choice_field`, `early_choice_value`, `early_choice_until`, `early_choice_basis`: a choice not
   allowed until the day named by a case-data date field has passed (enforcement only after the
   reminder's deadline: ACL Art. 37).
+- `rest_time_field`, `rest_time_override`, `night_from`, `night_until`, `rest_time_basis`: a date-time that
+  may not fall at night or on a rest day of the legal calendar unless the override field is true (no
+  enforcement at night or on holidays except in an emergency: ACL Art. 43). Rest days include ordinary
+  weekends (the cautious reading of "法定节假日"); the night hours are properties of the diagram.
 
 The limits are data in the diagram, so legal staff change them with the law, not the code.
 """
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -26,11 +30,15 @@ from engine.errors import InvalidInput, Problem, WorkflowError
 PARTY_LIMITS = {"person": ("fine_limit_person", "公民"), "organization": ("fine_limit_organization", "法人或者其他组织")}
 
 
-def check(properties: dict[str, str], case_data: dict[str, Any], form: dict[str, Any], now: datetime, bpmn_id: str) -> None:
+def check(
+    properties: dict[str, str], case_data: dict[str, Any], form: dict[str, Any], now: datetime, bpmn_id: str,
+    calendar: Any = None,
+) -> None:
     problems = fine_limit_problems(properties, case_data.get("party") or {}, form, bpmn_id)
     problems += not_future_problems(properties, form, now)
     problems += limited_choice_problems(properties, case_data, form, bpmn_id)
     problems += early_choice_problems(properties, case_data, form, now)
+    problems += rest_time_problems(properties, form, calendar)
     if problems:
         raise InvalidInput("the data breaks a rule of law for this task", problems)
 
@@ -101,6 +109,27 @@ def early_choice_problems(properties: dict[str, str], data: dict[str, Any], form
         f"(not before {last_day.isoformat()} has passed)",
         field=field,
     )]
+
+
+def rest_time_problems(properties: dict[str, str], form: dict[str, Any], calendar: Any) -> list[Problem]:
+    field = properties.get("rest_time_field")
+    if not field or calendar is None or not isinstance(form.get(field), str):
+        return []
+    if form.get(properties.get("rest_time_override", "")) is True:
+        return []
+    try:
+        local = parse_instant(form[field]).astimezone(CHINA_TZ)
+    except ValueError:
+        return [Problem("需为带时区的ISO 8601时间 (ISO 8601 with a UTC offset)", field=field)]
+    night_from = time.fromisoformat(properties.get("night_from", "22:00"))
+    night_until = time.fromisoformat(properties.get("night_until", "06:00"))
+    basis = properties.get("rest_time_basis", "")
+    if calendar.is_rest_day(local.date()):
+        return [Problem(f"{local.date().isoformat()}为休息日或者法定节假日，不得实施（{basis}），情况紧急的除外 (a rest day)", field=field)]
+    if local.time() >= night_from or local.time() < night_until:
+        return [Problem(f"{local.strftime('%H:%M')}为夜间（{night_from:%H:%M}至次日{night_until:%H:%M}），不得实施（{basis}），情况紧急的除外 "
+                        "(at night)", field=field)]
+    return []
 
 
 def _amount(text: str, key: str, bpmn_id: str) -> Decimal:

@@ -129,7 +129,7 @@ def _check_rules(unit: Unit, case: Case, instance: Any, row: _Task, data: dict[s
     """Rules of law beyond the form (task_rules: limits, dates) and the discretion benchmark."""
     view = next((t for t in instance.ready_tasks() if t.id == row.id), None)
     if view is not None:
-        task_rules.check(view.properties, view.data, data, unit.now, row.bpmn_id)
+        task_rules.check(view.properties, view.data, data, unit.now, row.bpmn_id, unit.core.calendar)
         discretion.check_decision(
             unit, case, instance.definition.process_id, row.id, row.bpmn_id, view.properties, view.data, data
         )

@@ -24,6 +24,7 @@ from engine.models import AccessToken, AuditEvent, Case, CaseOfficer, CaseSequen
 from engine.discretion_models import DiscretionDeviation
 from engine.documents.models import Document, DocumentContent, DocumentSequence
 from engine.publicity import models as publicity_models
+from engine.inspection_models import InspectionDraw, InspectionReferral, InspectionSubject
 from engine.seed import seed_demo
 from engine.settings import from_env
 
@@ -31,7 +32,7 @@ PASSWORD = "test-password"
 START = datetime(2026, 3, 2, 9, 0, tzinfo=CHINA_TZ)  # a Monday
 CASE_TABLES = (
     TimerRow, TaskRow, ProcessInstance, CaseOfficer, AuditEvent, AccessToken, Case, CaseSequence, CalendarYear,
-    DiscretionDeviation,
+    DiscretionDeviation, InspectionDraw, InspectionSubject, InspectionReferral,
 )
 # Documents and publicity rows refer to cases, so they are emptied first.
 CASE_TABLES = (DocumentContent, Document, DocumentSequence, *publicity_models.CASE_OWNED, *CASE_TABLES)

@@ -32,6 +32,15 @@ def _assessment(found: discretion.Assessment) -> dict[str, Any]:
     return _plain(render(found))
 
 
+@ns.route("/benchmarks")
+class Benchmarks(Resource):
+    def get(self):  # type: ignore[no-untyped-def]
+        """裁量基准（公开） · the benchmark tables, rule by rule"""
+        with unit() as u:
+            items = discretion.published(u)
+        return {"items": items, "total": len(items)}
+
+
 @ns.route("/assess")
 class Assess(Resource):
     @ns.expect(assessment)

@@ -43,6 +43,22 @@ class DecisionTable:
         return {**result, "matched_rules": [r.row_number for r in rules]}
 
 
+    def describe(self) -> dict[str, Any]:
+        """The table as published data: its inputs, outputs and every rule in order (first match wins)."""
+        table = self._engine.decision_table
+        return {
+            "id": self.id, "name": self.name, "file": self.filename, "hit_policy": self.hit_policy,
+            "inputs": [{"label": i.label, "expression": i.expression} for i in table.inputs],
+            "outputs": [{"label": o.label, "name": o.name} for o in table.outputs],
+            "rules": [
+                {"number": r.row_number, "description": r.description,
+                 "when": [" ".join(e.lhs) if any(e.lhs) else "-" for e in r.inputEntries],
+                 "then": [o.text for o in r.outputEntries]}
+                for r in table.rules
+            ],
+        }
+
+
 def load_decision(filename: str, content: bytes) -> DecisionTable:
     checker = _BundleChecker({filename: content}, None, None, False, None, DEFAULT_MAX_BYTES)
     checker.load_files()
@@ -57,7 +73,7 @@ def load_decision(filename: str, content: bytes) -> DecisionTable:
     try:
         parser.add_dmn_xml(doc.root, filename=filename)
         engine = parser.get_engine(decision_id, doc.root)
-    except Exception as exc:  # noqa: BLE001 - never let a parser error escape unlocated
+    except Exception as exc:  # never let a parser error escape unlocated
         checker.spiff_problem(exc, default_file=filename, fallback=doc.root)
         raise DeploymentInvalid(f"{filename} could not be parsed", checker.problems.items) from exc
     table = engine.decision_table

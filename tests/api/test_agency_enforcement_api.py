@@ -9,7 +9,13 @@ from typing import Any
 from engine.clock import CHINA_TZ, FrozenClock
 from engine.core import Core
 from engine.timers import run_due
-from tests.engine.test_agency_enforcement_procedure import REMINDER, decision, execution, obligation, response
+from tests.engine.test_agency_enforcement_procedure import (
+    REMINDER,
+    decision,
+    execution,
+    obligation,
+    response,
+)
 
 PARTY = {"type": "organization", "name": "广州市天河区示例便利店有限公司", "credit_code": "91350100M000100Y43"}
 
@@ -42,6 +48,9 @@ def test_agency_enforcement_main_path(login: Any, core: Core, clock: FrozenClock
     clock.set(at("2026-04-17T09:00:00"))
     assert run_due(core) == 1
     clock.set(at("2026-04-17T10:00:00"))
+    saturday = head.complete(case_id, "enforcement_decision", {**decision(), "execution_planned_at": "2026-04-18T10:00:00+08:00"},
+                             status=422)
+    assert saturday["errors"][0]["field"] == "execution_planned_at" and "行政强制法第四十三条" in saturday["errors"][0]["message"]
     head.complete(case_id, "enforcement_decision", decision())
     clock.set(at("2026-04-20T10:00:00"))
     case = officer.complete(case_id, "execute_enforcement", execution())

@@ -82,3 +82,14 @@ def test_the_published_benchmark_answers_anyone_signed_in(login: Any) -> None:
     assert bad.status_code == 422 and bad.get_json()["errors"][0]["field"] == "facts.harm"
     unknown = officer.post("/api/v1/discretion/assess", json={"matter_code": "nope"})
     assert unknown.status_code == 422 and unknown.get_json()["errors"][0]["field"] == "matter_code"
+
+
+def test_the_benchmarks_are_published_rule_by_rule(login: Any) -> None:
+    tables = {t["id"]: t for t in login("officer3").get("/api/v1/discretion/benchmarks").get_json()["items"]}
+    assert set(tables) == {"disposition_tier", "fine_benchmark"}
+    tier = tables["disposition_tier"]
+    assert tier["hit_policy"] == "UNIQUE" and [r["number"] for r in tier["rules"]] == list(range(1, 9))
+    assert tier["rules"][0]["description"].startswith("无主观过错") and tier["rules"][-1]["when"] == ["-"] * 10
+    fine = tables["fine_benchmark"]
+    price = next(r for r in fine["rules"] if r["when"][0] == '"440201003001"')
+    assert price["then"][:3] == ["0", "5000", '"amount"'] and [o["name"] for o in fine["outputs"]][:2] == ["fine_min", "fine_max"]

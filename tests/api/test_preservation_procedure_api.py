@@ -8,7 +8,14 @@ from typing import Any
 from engine.clock import CHINA_TZ, FrozenClock
 from engine.core import Core
 from engine.timers import run_due
-from tests.engine.test_preservation_procedure import APPROVE, RELEASE, application, approval, proposal, record
+from tests.engine.test_preservation_procedure import (
+    APPROVE,
+    RELEASE,
+    application,
+    approval,
+    proposal,
+    record,
+)
 
 PARTY = {"type": "person", "name": "张三", "id_number": "11010519491231002X"}
 

@@ -129,7 +129,8 @@ def test_matters(login: Any) -> None:
         assert matter["code"] and matter["name"] and matter["legal_basis"]
         assert matter["category"] in ("punishment", "coercion", "inspection")
         assert matter["process_id"] in ("general_punishment", "simplified_punishment", "seizure_detention", "evidence_preservation",
-                                       "court_enforcement", "agency_enforcement")
+                                       "court_enforcement", "agency_enforcement",
+                                       "administrative_inspection", "deposit_freezing")
     codes = [m["code"] for m in items]
     assert len(set(codes)) == len(codes) and codes == sorted(codes)
     assert PRICE_TAGS in codes

@@ -8,7 +8,13 @@ from typing import Any
 from engine.clock import CHINA_TZ, FrozenClock
 from engine.core import Core
 from engine.timers import run_due
-from tests.engine.test_seizure_procedure import APPROVE, EXTEND, RELEASE, application, execution
+from tests.engine.test_seizure_procedure import (
+    APPROVE,
+    EXTEND,
+    RELEASE,
+    application,
+    execution,
+)
 
 PARTY = {"type": "organization", "name": "广州市天河区示例食品有限公司", "credit_code": "91350100M000100Y43"}
 

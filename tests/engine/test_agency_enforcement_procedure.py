@@ -226,3 +226,32 @@ def test_forms_mirror_the_law(make) -> None:
     assert case.form_errors("record_obligation", form)
     case = reminded(case)
     assert case.form_errors("record_response", response("moving_assets", asset_evidence=""))
+
+
+@pytest.mark.parametrize(("planned", "emergency", "allowed"), [
+    ("2026-04-20T10:00:00+08:00", False, True),   # a Monday morning
+    ("2026-04-18T10:00:00+08:00", False, False),  # a Saturday
+    ("2026-05-01T10:00:00+08:00", False, False),  # 劳动节
+    ("2026-05-09T10:00:00+08:00", False, True),   # a 调休 working Saturday
+    ("2026-04-20T22:30:00+08:00", False, False),  # night
+    ("2026-04-21T05:59:00+08:00", False, False),  # night
+    ("2026-04-18T23:00:00+08:00", True, True),    # an emergency (ACL Art. 43)
+])
+def test_no_enforcement_at_night_or_on_rest_days(make, planned, emergency, allowed) -> None:
+    from engine import calendar as legal_calendar
+
+    case = reminded(make())
+    case.complete("record_response", response("moving_assets"))
+    task = case.task("enforcement_decision")
+    form = {**decision(), "execution_planned_at": planned, "emergency": emergency}
+    if emergency:
+        form["emergency_reason"] = "当事人正在转移资金。"
+    now = datetime(2026, 4, 17, 12, tzinfo=CHINA_TZ)
+    cal = legal_calendar.load_default_calendar()
+    if allowed:
+        task_rules.check(task.properties, task.data, form, now, task.bpmn_id, cal)
+        return
+    with pytest.raises(InvalidInput) as err:
+        task_rules.check(task.properties, task.data, form, now, task.bpmn_id, cal)
+    (problem,) = err.value.problems
+    assert problem.field == "execution_planned_at" and "行政强制法第四十三条" in problem.message
