@@ -29,6 +29,16 @@ def test_designer_edits_and_deploys_a_new_version(pages, server):  # type: ignor
     expect(history).to_have_count(2)
     expect(history.nth(0)).to_contain_text("v2")
     expect(history.nth(1)).to_contain_text("v1")
+    # The diff from v1: the renamed task is the one changed element, marked on the diagram.
+    history.nth(0).get_by_role("link", name="与上一版比较").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("第1版至第2版的变更")
+    changes = page.locator("table.elements tbody tr")
+    expect(changes).to_have_count(1)
+    expect(changes.first).to_have_attribute("data-element-id", "verify_clue")
+    expect(changes.first).to_contain_text("修改")
+    diagram_ready(page)
+    expect(page.locator('g.djs-element.diff-changed[data-element-id="verify_clue"]')).to_have_count(1)
+    expect(page.locator("details.file-diff pre")).to_contain_text("+")
 
 
 def test_refused_deployment_is_shown_on_the_element(pages, server):  # type: ignore[no-untyped-def]

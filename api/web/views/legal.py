@@ -6,7 +6,7 @@ from itertools import groupby
 
 from flask import Response, jsonify, render_template, request, url_for
 
-from engine import definitions
+from engine import definitions, versions
 from engine.accounts import require_role
 from engine.errors import DeploymentInvalid, InvalidInput, Problem
 
@@ -82,3 +82,25 @@ def definition_xml(definition_id: int):  # type: ignore[no-untyped-def]
     with web_unit() as u:
         _, content = definitions.main_xml(u, definition_id)
     return Response(content, mimetype="application/xml")
+
+
+@web.get("/procedures/<int:definition_id>/diff")
+@login_required
+def procedure_diff(definition_id: int):  # type: ignore[no-untyped-def]
+    """What changed from another version (default: the one before) to this one."""
+    against = request.args.get("against", type=int)
+    with web_unit() as u:
+        view = definitions.get_view(u, definition_id)
+        history = sorted((v for v in definitions.list_definitions(u) if v.process_id == view.process_id), key=lambda v: v.version)
+        if against is None:
+            older = [v for v in history if v.version < view.version]
+            if not older:
+                raise InvalidInput("the first version has nothing to compare with", [Problem("no earlier version", field="against")])
+            against = older[-1].id
+        found = versions.diff(u, against, definition_id)
+        marks = {"added": [c.element_id for c in found.elements if c.change == "added"],
+                 "changed": [c.element_id for c in found.elements if c.change == "changed"]}
+        return render_template(
+            "procedures/diff.html", diff=found, history=history, marks=marks,
+            xml_url=url_for("web.definition_xml", definition_id=definition_id),
+        )
