@@ -88,3 +88,24 @@ def test_user_names(core: Core) -> None:
         ids = {u.id: u.name for u in unit.session.scalars(select(User).where(User.username.in_(["officer1", "head1"])))}
         assert overview.user_names(unit, set(ids)) == ids
         assert overview.user_names(unit, set()) == {}
+
+
+def test_step_durations_average_the_completed_tasks(core: Core) -> None:
+    from engine.demo import run_steps
+
+    for days in (1, 3):
+        case_id = open_demo_case(core, "440201004001", PARTY, "线索")
+        core.clock.advance(days=days)
+        run_steps(core, case_id, ["verify_clue"])
+        core.clock.advance(hours=2)
+        run_steps(core, case_id, ["approve_filing"])
+    with core.unit() as unit:
+        unit.actor = principal_for_username(unit, "supervisor1")
+        found = {d.bpmn_id: d for d in overview.step_durations(unit, "general_punishment")}
+    assert set(found) == {"verify_clue", "approve_filing"}
+    assert found["verify_clue"].count == 2
+    assert (found["verify_clue"].average_seconds, found["verify_clue"].longest_seconds) == (2 * 86400, 3 * 86400)
+    assert found["approve_filing"].average_seconds == 2 * 3600
+    with core.unit() as unit:
+        unit.actor = principal_for_username(unit, "officer3")  # 越秀区: none of these cases
+        assert overview.step_durations(unit, "general_punishment") == []

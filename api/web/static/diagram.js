@@ -43,6 +43,12 @@
         data.current.forEach(function (id) { if (registry.get(id)) { canvas.addMarker(id, 'current'); } });
         (data.added || []).forEach(function (id) { if (registry.get(id)) { canvas.addMarker(id, 'diff-added'); } });
         (data.changed || []).forEach(function (id) { if (registry.get(id)) { canvas.addMarker(id, 'diff-changed'); } });
+        (data.heat || []).forEach(function (h) {
+          if (!registry.get(h.bpmn_id)) { return; }
+          canvas.addMarker(h.bpmn_id, 'heat-' + h.level);
+          overlays.add(h.bpmn_id, 'heat', { position: { bottom: 0, right: 0 },
+                                            html: overlay(h.label + ' (' + h.count + ')', 'heat-overlay heat-' + h.level) });
+        });
         data.timers.forEach(function (t) {
           if (!registry.get(t.bpmn_id)) { return; }
           canvas.addMarker(t.bpmn_id, 'timer-' + t.status);
