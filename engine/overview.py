@@ -182,3 +182,25 @@ def step_durations(unit: Unit, process_id: str, *, limit: int = 20_000) -> list[
         (StepDuration(b, names[b], len(s), sum(s) / len(s), max(s)) for b, s in spans.items()),
         key=lambda d: d.average_seconds, reverse=True,
     )
+
+
+def nearest_deadlines(unit: Unit, case_ids: set[int]) -> dict[int, Any]:
+    """The soonest running statutory time limit of each case (a stage's limit, such as the filing or
+    handling period, binds the tasks inside it even when the task has no limit of its own)."""
+    from engine.models import Case
+    from engine.timers import timer_view
+
+    if not case_ids:
+        return {}
+    rows = unit.session.execute(
+        select(TimerRow, Case.number)
+        .join(Case, Case.id == TimerRow.case_id)
+        .join(Agency, Agency.id == TimerRow.agency_id)
+        .where(*scope_filter(unit), TimerRow.case_id.in_(case_ids), TimerRow.status.in_(("waiting", "overdue")),
+               TimerRow.due_at.is_not(None))
+        .order_by(TimerRow.due_at, TimerRow.id)
+    ).all()
+    nearest: dict[int, Any] = {}
+    for row, number in rows:
+        nearest.setdefault(row.case_id, timer_view(row, number, unit.now))
+    return nearest

@@ -109,3 +109,15 @@ def test_step_durations_average_the_completed_tasks(core: Core) -> None:
     with core.unit() as unit:
         unit.actor = principal_for_username(unit, "officer3")  # 越秀区: none of these cases
         assert overview.step_durations(unit, "general_punishment") == []
+
+
+def test_nearest_running_deadline_of_each_case(core: Core) -> None:
+    case_id = open_demo_case(core, "440201004001", PARTY, "线索")
+    with core.unit() as unit:
+        unit.actor = principal_for_username(unit, "officer1")
+        found = overview.nearest_deadlines(unit, {case_id})
+        assert found[case_id].bpmn_id == "timer_p2_filing" and found[case_id].status == "pending"
+        assert overview.nearest_deadlines(unit, set()) == {}
+    with core.unit() as unit:
+        unit.actor = principal_for_username(unit, "officer3")
+        assert overview.nearest_deadlines(unit, {case_id}) == {}
