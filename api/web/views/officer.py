@@ -6,7 +6,7 @@ an error in the browser console, and the page itself is fine).
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
@@ -38,7 +38,7 @@ def inbox():  # type: ignore[no-untyped-def]
         return render_template("inbox.html", rows=rows, total=total)
 
 
-_LATEST = datetime.max.replace(tzinfo=timezone.utc)
+_LATEST = datetime.max.replace(tzinfo=UTC)
 
 
 def _inbox_row(task: Any, case_limit: Any) -> dict[str, Any]:
