@@ -204,3 +204,37 @@ def nearest_deadlines(unit: Unit, case_ids: set[int]) -> dict[int, Any]:
     for row, number in rows:
         nearest.setdefault(row.case_id, timer_view(row, number, unit.now))
     return nearest
+
+
+@dataclass(frozen=True)
+class Indicators:
+    """Figures of one agency's subtree: cases, and how statutory limits were kept."""
+
+    cases_open: int
+    cases_closed: int
+    limits_met: int  # the step was done in time
+    limits_breached: int  # done, but after the limit
+    limits_overdue: int  # still open past the limit
+    on_time_rate: float | None  # met / (met + breached + overdue); None when nothing was measured
+
+
+def indicators(unit: Unit, agency_id: int) -> Indicators:
+    from engine.models import Case
+
+    agency = unit.session.get(Agency, agency_id)
+    if agency is None:
+        raise NotFound(f"agency {agency_id} does not exist")
+    check_visible(unit, agency.id)
+    in_tree = [*scope_filter(unit), Agency.path.startswith(agency.path)]
+    case_counts = dict(unit.session.execute(
+        select(Case.status, func.count()).join(Agency, Agency.id == Case.agency_id).where(*in_tree).group_by(Case.status)
+    ).all())
+    overdue = or_(and_(TimerRow.status == "waiting", TimerRow.due_at <= unit.now), TimerRow.status == "overdue")
+    met, breached, late = unit.session.execute(
+        select(func.count().filter(TimerRow.status == "met"), func.count().filter(TimerRow.status == "breached"),
+               func.count().filter(overdue))
+        .join(Agency, Agency.id == TimerRow.agency_id).where(*in_tree)
+    ).one()
+    measured = met + breached + late
+    return Indicators(case_counts.get("open", 0), case_counts.get("closed", 0), met, breached, late,
+                      met / measured if measured else None)

@@ -121,3 +121,24 @@ def test_nearest_running_deadline_of_each_case(core: Core) -> None:
     with core.unit() as unit:
         unit.actor = principal_for_username(unit, "officer3")
         assert overview.nearest_deadlines(unit, {case_id}) == {}
+
+
+def test_indicators_count_cases_and_kept_limits(core: Core) -> None:
+    from engine.demo import run_steps
+
+    kept = open_demo_case(core, "440201004001", PARTY, "按期立案")
+    run_steps(core, kept, ["verify_clue", "approve_filing"])  # the filing period P2 is met
+    open_demo_case(core, "440201004001", PARTY, "超期未立案")
+    core.clock.set(datetime(2026, 3, 24, 0, 0, 1, tzinfo=CHINA_TZ))  # the second case's P2 has passed
+    tianhe = agency_id(core, "GZ-TH")
+    with core.unit() as unit:
+        unit.actor = principal_for_username(unit, "supervisor1")
+        found = overview.indicators(unit, tianhe)
+    assert (found.cases_open, found.cases_closed) == (2, 0)
+    assert (found.limits_met, found.limits_breached) == (1, 0)
+    assert found.limits_overdue == 1
+    assert found.on_time_rate == 0.5
+    with core.unit() as unit:
+        unit.actor = principal_for_username(unit, "officer3")
+        with pytest.raises(Forbidden):
+            overview.indicators(unit, tianhe)

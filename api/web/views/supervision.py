@@ -18,7 +18,7 @@ def supervision():  # type: ignore[no-untyped-def]
     with web_unit() as u:
         board = overview.deadline_board(u, agency_id)
         timers = overview.agency_timers(u, board.agency.id)
-        context = {"board": board, "timers": timers}
+        context = {"board": board, "timers": timers, "figures": overview.indicators(u, board.agency.id)}
         if request.headers.get("HX-Request") and request.headers.get("HX-Target") == "board":
             return render_template("supervision/_board.html", **context)
         return render_template("supervision/index.html", **context)
