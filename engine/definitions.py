@@ -358,3 +358,10 @@ def _sha(content: bytes) -> str:
 
 def _checksum(files: dict[str, bytes]) -> str:
     return _sha("\n".join(f"{n}:{_sha(c)}" for n, c in sorted(files.items())).encode())
+
+
+def check_form(filename: str, content: bytes) -> dict[str, Any]:
+    """The checks deployment makes on one form file (JSON; a JSON Schema for *.schema.json), for
+    editors that preview a form before deploying it. Returns the parsed JSON."""
+    _check_forms({filename: content})
+    return json.loads(content)

@@ -147,3 +147,94 @@ def agency_timers(unit: Unit, agency_id: int, *, soon_days: int = DUE_SOON_DAYS)
         .limit(500)
     ).all()
     return [timer_view(row, number, as_of) for row, number in rows]
+
+
+@dataclass(frozen=True)
+class StepDuration:
+    bpmn_id: str
+    name: str
+    count: int
+    average_seconds: float
+    longest_seconds: float
+
+
+def step_durations(unit: Unit, process_id: str, *, limit: int = 20_000) -> list[StepDuration]:
+    """Average wall-clock time from a user task's creation to its completion, per task of the
+    procedure (all its versions), over the completed tasks of the cases in the actor's scope."""
+    from engine.models import Case, ProcessDefinition, TaskRow
+
+    rows = unit.session.execute(
+        select(TaskRow.bpmn_id, TaskRow.name, TaskRow.created_at, TaskRow.completed_at)
+        .join(Case, Case.id == TaskRow.case_id)
+        .join(ProcessDefinition, ProcessDefinition.id == Case.definition_id)
+        .join(Agency, Agency.id == TaskRow.agency_id)
+        .where(*scope_filter(unit), ProcessDefinition.process_id == process_id, TaskRow.state == "completed",
+               TaskRow.completed_at.is_not(None))
+        .order_by(TaskRow.completed_at.desc())
+        .limit(limit)
+    ).all()
+    spans: dict[str, list[float]] = {}
+    names: dict[str, str] = {}
+    for bpmn_id, name, created, completed in rows:
+        spans.setdefault(bpmn_id, []).append(max(0.0, (completed - created).total_seconds()))
+        names.setdefault(bpmn_id, name)
+    return sorted(
+        (StepDuration(b, names[b], len(s), sum(s) / len(s), max(s)) for b, s in spans.items()),
+        key=lambda d: d.average_seconds, reverse=True,
+    )
+
+
+def nearest_deadlines(unit: Unit, case_ids: set[int]) -> dict[int, Any]:
+    """The soonest running statutory time limit of each case (a stage's limit, such as the filing or
+    handling period, binds the tasks inside it even when the task has no limit of its own)."""
+    from engine.models import Case
+    from engine.timers import timer_view
+
+    if not case_ids:
+        return {}
+    rows = unit.session.execute(
+        select(TimerRow, Case.number)
+        .join(Case, Case.id == TimerRow.case_id)
+        .join(Agency, Agency.id == TimerRow.agency_id)
+        .where(*scope_filter(unit), TimerRow.case_id.in_(case_ids), TimerRow.status.in_(("waiting", "overdue")),
+               TimerRow.due_at.is_not(None))
+        .order_by(TimerRow.due_at, TimerRow.id)
+    ).all()
+    nearest: dict[int, Any] = {}
+    for row, number in rows:
+        nearest.setdefault(row.case_id, timer_view(row, number, unit.now))
+    return nearest
+
+
+@dataclass(frozen=True)
+class Indicators:
+    """Figures of one agency's subtree: cases, and how statutory limits were kept."""
+
+    cases_open: int
+    cases_closed: int
+    limits_met: int  # the step was done in time
+    limits_breached: int  # done, but after the limit
+    limits_overdue: int  # still open past the limit
+    on_time_rate: float | None  # met / (met + breached + overdue); None when nothing was measured
+
+
+def indicators(unit: Unit, agency_id: int) -> Indicators:
+    from engine.models import Case
+
+    agency = unit.session.get(Agency, agency_id)
+    if agency is None:
+        raise NotFound(f"agency {agency_id} does not exist")
+    check_visible(unit, agency.id)
+    in_tree = [*scope_filter(unit), Agency.path.startswith(agency.path)]
+    case_counts = dict(unit.session.execute(
+        select(Case.status, func.count()).join(Agency, Agency.id == Case.agency_id).where(*in_tree).group_by(Case.status)
+    ).all())
+    overdue = or_(and_(TimerRow.status == "waiting", TimerRow.due_at <= unit.now), TimerRow.status == "overdue")
+    met, breached, late = unit.session.execute(
+        select(func.count().filter(TimerRow.status == "met"), func.count().filter(TimerRow.status == "breached"),
+               func.count().filter(overdue))
+        .join(Agency, Agency.id == TimerRow.agency_id).where(*in_tree)
+    ).one()
+    measured = met + breached + late
+    return Indicators(case_counts.get("open", 0), case_counts.get("closed", 0), met, breached, late,
+                      met / measured if measured else None)

@@ -88,3 +88,57 @@ def test_user_names(core: Core) -> None:
         ids = {u.id: u.name for u in unit.session.scalars(select(User).where(User.username.in_(["officer1", "head1"])))}
         assert overview.user_names(unit, set(ids)) == ids
         assert overview.user_names(unit, set()) == {}
+
+
+def test_step_durations_average_the_completed_tasks(core: Core) -> None:
+    from engine.demo import run_steps
+
+    for days in (1, 3):
+        case_id = open_demo_case(core, "440201004001", PARTY, "线索")
+        core.clock.advance(days=days)
+        run_steps(core, case_id, ["verify_clue"])
+        core.clock.advance(hours=2)
+        run_steps(core, case_id, ["approve_filing"])
+    with core.unit() as unit:
+        unit.actor = principal_for_username(unit, "supervisor1")
+        found = {d.bpmn_id: d for d in overview.step_durations(unit, "general_punishment")}
+    assert set(found) == {"verify_clue", "approve_filing"}
+    assert found["verify_clue"].count == 2
+    assert (found["verify_clue"].average_seconds, found["verify_clue"].longest_seconds) == (2 * 86400, 3 * 86400)
+    assert found["approve_filing"].average_seconds == 2 * 3600
+    with core.unit() as unit:
+        unit.actor = principal_for_username(unit, "officer3")  # 越秀区: none of these cases
+        assert overview.step_durations(unit, "general_punishment") == []
+
+
+def test_nearest_running_deadline_of_each_case(core: Core) -> None:
+    case_id = open_demo_case(core, "440201004001", PARTY, "线索")
+    with core.unit() as unit:
+        unit.actor = principal_for_username(unit, "officer1")
+        found = overview.nearest_deadlines(unit, {case_id})
+        assert found[case_id].bpmn_id == "timer_p2_filing" and found[case_id].status == "pending"
+        assert overview.nearest_deadlines(unit, set()) == {}
+    with core.unit() as unit:
+        unit.actor = principal_for_username(unit, "officer3")
+        assert overview.nearest_deadlines(unit, {case_id}) == {}
+
+
+def test_indicators_count_cases_and_kept_limits(core: Core) -> None:
+    from engine.demo import run_steps
+
+    kept = open_demo_case(core, "440201004001", PARTY, "按期立案")
+    run_steps(core, kept, ["verify_clue", "approve_filing"])  # the filing period P2 is met
+    open_demo_case(core, "440201004001", PARTY, "超期未立案")
+    core.clock.set(datetime(2026, 3, 24, 0, 0, 1, tzinfo=CHINA_TZ))  # the second case's P2 has passed
+    tianhe = agency_id(core, "GZ-TH")
+    with core.unit() as unit:
+        unit.actor = principal_for_username(unit, "supervisor1")
+        found = overview.indicators(unit, tianhe)
+    assert (found.cases_open, found.cases_closed) == (2, 0)
+    assert (found.limits_met, found.limits_breached) == (1, 0)
+    assert found.limits_overdue == 1
+    assert found.on_time_rate == 0.5
+    with core.unit() as unit:
+        unit.actor = principal_for_username(unit, "officer3")
+        with pytest.raises(Forbidden):
+            overview.indicators(unit, tianhe)

@@ -50,3 +50,20 @@ def test_language_switches_to_english_and_back(pages):  # type: ignore[no-untype
     page.get_by_role("link", name="中文").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("案件")
     assert page.url.endswith("/cases")
+
+
+def test_login_and_navigation_by_keyboard(pages):  # type: ignore[no-untyped-def]
+    page = pages.new()
+    page.goto("/login")
+    expect(page.get_by_label("用户名")).to_be_focused()  # autofocus
+    page.keyboard.type("officer1")
+    page.keyboard.press("Tab")
+    expect(page.get_by_label("密码")).to_be_focused()
+    page.keyboard.type(PASSWORD)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("我的待办")
+    page.keyboard.press("Tab")  # the first stop of every page is the skip link
+    expect(page.get_by_role("link", name="跳到正文")).to_be_focused()
+    page.get_by_role("link", name="案件", exact=True).focus()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text("案件")

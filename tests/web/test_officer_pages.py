@@ -37,7 +37,7 @@ def test_officer_opens_a_case_from_the_catalogue(pages, server):  # type: ignore
 
 
 def test_inbox_sorted_by_deadline_with_marks(pages, server):  # type: ignore[no-untyped-def]
-    open_case(server, summary="无期限的线索")
+    open_case(server, summary="只有立案期限的线索")
     _, late_number = open_case(server, ["verify_clue", "approve_filing", "investigate", "case_review", "prior_notice"])
     _, soon_number = open_case(server, ["verify_clue", "approve_filing", "investigate", "case_review", "prior_notice"])
     # The statement period (5 working days from service on 2026-03-12) ends 2026-03-19: the first case
@@ -48,7 +48,9 @@ def test_inbox_sorted_by_deadline_with_marks(pages, server):  # type: ignore[no-
     expect(items).to_have_count(3)
     expect(items.nth(0)).to_have_class(re.compile("mark-yellow"))
     expect(items.nth(0).locator(".left")).to_contain_text("剩余")
-    expect(items.nth(2)).to_have_class(re.compile("mark-none"))
+    # 核查线索 has no limit of its own: the filing period of its stage (P2, ends 2026-03-23) binds it.
+    expect(items.nth(2)).to_have_class(re.compile("mark-green"))
+    expect(items.nth(2).locator(".due")).to_contain_text("2026-03-23 23:59 (P2 立案期限")
     server.clock.set(server.clock.now().replace(day=20))
     page.reload()
     expect(items.nth(0)).to_have_class(re.compile("mark-red"))

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from playwright.sync_api import expect
 
-from tests.web.conftest import PHONE, open_case
+from tests.web.conftest import PHONE, diagram_ready, open_case
 
 
 def test_supervisor_drills_down_to_an_overdue_case(pages, server):  # type: ignore[no-untyped-def]
@@ -19,6 +19,10 @@ def test_supervisor_drills_down_to_an_overdue_case(pages, server):  # type: igno
     expect(page.locator("nav.crumbs strong")).to_have_text("广州市人民政府")
     expect(page.locator("#total-overdue")).to_have_text("1")
     expect(page.locator("#board-chart")).to_be_visible()
+    expect(page.locator("#fig-open")).to_have_text("2")
+    expect(page.locator("#fig-overdue")).to_have_text("1")
+    expect(page.locator("#fig-rate")).to_contain_text("%")
+    expect(page.locator("#figures-chart")).to_be_visible()
     rows = page.locator("table.board tbody tr")
     expect(rows.filter(has_text="广州市天河区人民政府").locator("td").nth(1)).to_have_text("1")
     expect(rows.filter(has_text="广州市越秀区人民政府").locator("td").nth(1)).to_have_text("0")
@@ -52,3 +56,24 @@ def test_officer_sees_only_their_agency(pages, server):  # type: ignore[no-untyp
     expect(page.locator("table.timers tbody")).to_contain_text("无。")
     page.goto("/cases")
     expect(page.locator("#case-results")).to_contain_text("没有找到案件。")
+
+
+def test_step_durations_heatmap_on_the_diagram(pages, server):  # type: ignore[no-untyped-def]
+    from engine.demo import run_steps
+
+    case_id, _ = open_case(server)
+    server.clock.advance(days=2)
+    run_steps(server.core, case_id, ["verify_clue"])
+    server.clock.advance(hours=5)
+    run_steps(server.core, case_id, ["approve_filing"])
+    page = pages.login("supervisor1")
+    page.get_by_role("link", name="各环节用时（流程图热力图）").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("各环节用时")
+    rows = page.locator("table.durations tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.first).to_have_attribute("data-element-id", "verify_clue")
+    expect(rows.first).to_contain_text("2天0小时")
+    diagram_ready(page)
+    expect(page.locator('g.djs-element.heat-4[data-element-id="verify_clue"]')).to_have_count(1)
+    expect(page.locator('g.djs-element.heat-0[data-element-id="approve_filing"]')).to_have_count(1)
+    expect(page.locator(".heat-overlay").first).to_be_visible()

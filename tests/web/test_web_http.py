@@ -129,3 +129,20 @@ def test_a_task_of_another_lane_is_refused_with_a_page(web, core):  # type: igno
     response = web.post(f"/tasks/{task_id}", data={"csrf_token": csrf(web, f"/tasks/{task_id}"), "filing_decision": "file"})
     assert response.status_code == 403
     assert "agency_head" in response.get_data(as_text=True)
+
+
+def test_form_deployment_refused_keeps_the_edits_and_stores_nothing(web):  # type: ignore[no-untyped-def]
+    login(web, "designer1")
+    path = "/procedures/1/forms/verify_clue.schema.json"
+    editor = web.get(path)
+    assert editor.status_code == 200
+    response = web.post(path, data={"csrf_token": csrf(web, path), "schema": '{"type": "nonsense"}', "ui": "{}"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "未部署" in page and "nonsense" in page
+    assert "最新版本：第1版" in web.get("/procedures").get_data(as_text=True)
+
+
+def test_only_designers_edit_forms(web):  # type: ignore[no-untyped-def]
+    login(web, "officer1")
+    assert web.get("/procedures/1/forms/verify_clue.schema.json").status_code == 403
+    assert web.post("/procedures/forms/preview", data={"csrf_token": csrf(web, "/inbox")}).status_code == 403

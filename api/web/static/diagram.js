@@ -41,6 +41,14 @@
         canvas.zoom('fit-viewport');
         data.completed.forEach(function (id) { if (registry.get(id)) { canvas.addMarker(id, 'completed'); } });
         data.current.forEach(function (id) { if (registry.get(id)) { canvas.addMarker(id, 'current'); } });
+        (data.added || []).forEach(function (id) { if (registry.get(id)) { canvas.addMarker(id, 'diff-added'); } });
+        (data.changed || []).forEach(function (id) { if (registry.get(id)) { canvas.addMarker(id, 'diff-changed'); } });
+        (data.heat || []).forEach(function (h) {
+          if (!registry.get(h.bpmn_id)) { return; }
+          canvas.addMarker(h.bpmn_id, 'heat-' + h.level);
+          overlays.add(h.bpmn_id, 'heat', { position: { bottom: 0, right: 0 },
+                                            html: overlay(h.label + ' (' + h.count + ')', 'heat-overlay heat-' + h.level) });
+        });
         data.timers.forEach(function (t) {
           if (!registry.get(t.bpmn_id)) { return; }
           canvas.addMarker(t.bpmn_id, 'timer-' + t.status);
@@ -49,7 +57,8 @@
           box.title = t.name + ': ' + text;
           overlays.add(t.bpmn_id, 'timer', { position: { top: 40, left: -60 }, html: box });
         });
-        focus(canvas, registry, data.current.concat(data.timers.map(function (t) { return t.bpmn_id; })));
+        focus(canvas, registry, data.current.concat(data.timers.map(function (t) { return t.bpmn_id; }),
+                                                   data.changed || [], data.added || []));
         container.dataset.ready = 'true';
       })
       .catch(function (err) {

@@ -4,17 +4,20 @@ from __future__ import annotations
 import re
 from itertools import groupby
 
-from flask import Response, jsonify, render_template, request, url_for
+from flask import Response, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
-from engine import definitions
+from engine import definitions, versions
 from engine.accounts import require_role
-from engine.errors import DeploymentInvalid, InvalidInput, Problem
+from engine.errors import DeploymentInvalid, InvalidInput, NotFound, Problem
 
 from ..blueprint import web
+from ..forms import fields_of
 from ..websession import login_required, web_unit
 
 DESIGNERS = ("process_designer", "admin")
 _FILENAME = re.compile(r"^[A-Za-z0-9_.-]{1,120}\.bpmn$")
+_FORM_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,120}$")
 
 
 @web.get("/procedures")
@@ -82,3 +85,98 @@ def definition_xml(definition_id: int):  # type: ignore[no-untyped-def]
     with web_unit() as u:
         _, content = definitions.main_xml(u, definition_id)
     return Response(content, mimetype="application/xml")
+
+
+@web.get("/procedures/<int:definition_id>/diff")
+@login_required
+def procedure_diff(definition_id: int):  # type: ignore[no-untyped-def]
+    """What changed from another version (default: the one before) to this one."""
+    against = request.args.get("against", type=int)
+    with web_unit() as u:
+        view = definitions.get_view(u, definition_id)
+        history = sorted((v for v in definitions.list_definitions(u) if v.process_id == view.process_id), key=lambda v: v.version)
+        if against is None:
+            older = [v for v in history if v.version < view.version]
+            if not older:
+                raise InvalidInput("the first version has nothing to compare with", [Problem("no earlier version", field="against")])
+            against = older[-1].id
+        found = versions.diff(u, against, definition_id)
+        marks = {"added": [c.element_id for c in found.elements if c.change == "added"],
+                 "changed": [c.element_id for c in found.elements if c.change == "changed"]}
+        return render_template(
+            "procedures/diff.html", diff=found, history=history, marks=marks,
+            xml_url=url_for("web.definition_xml", definition_id=definition_id),
+        )
+
+
+# -- form editing with a live preview -------------------------------------------------------------------
+def _ui_name(filename: str) -> str:
+    return filename.replace(".schema.json", ".uischema.json")
+
+
+@web.get("/procedures/<int:definition_id>/forms/<filename>")
+@login_required
+def form_edit(definition_id: int, filename: str):  # type: ignore[no-untyped-def]
+    with web_unit() as u:
+        require_role(u.actor, *DESIGNERS)
+        return _form_editor(u, definition_id, filename, None, None, [])
+
+
+def _form_editor(u, definition_id: int, filename: str, schema: str | None, ui: str | None, problems: list):  # type: ignore[no-untyped-def]
+    view = definitions.get_view(u, definition_id)
+    names = {f["filename"] for f in view.files}
+    if not filename.endswith(".schema.json") or filename not in names:
+        raise NotFound(f"version {view.version} has no form {filename}")
+    if schema is None:
+        schema = definitions.file_content(u, definition_id, filename).decode("utf-8")
+    if ui is None:
+        ui_name = _ui_name(filename)
+        ui = definitions.file_content(u, definition_id, ui_name).decode("utf-8") if ui_name in names else "{}"
+    preview = _preview(filename, schema, ui)
+    return render_template(
+        "procedures/form_edit.html", definition=view, filename=filename, schema_text=schema, ui_text=ui,
+        problems=problems, **preview,
+    )
+
+
+def _preview(filename: str, schema_text: str, ui_text: str) -> dict:  # type: ignore[type-arg]
+    """The form as the task page would render it, or what is wrong with the files."""
+    try:
+        schema = definitions.check_form(filename, schema_text.encode("utf-8"))
+        ui = definitions.check_form(_ui_name(filename), ui_text.encode("utf-8"))
+    except InvalidInput as exc:
+        return {"fields": [], "preview_errors": [p.as_dict() for p in exc.problems] or [{"message": exc.detail}], "title": ""}
+    if not isinstance(schema, dict) or not isinstance(ui, dict):
+        return {"fields": [], "preview_errors": [{"message": "a JSON object is expected", "file": filename}], "title": ""}
+    return {"fields": fields_of(schema, ui), "preview_errors": [], "title": schema.get("title", "")}
+
+
+@web.post("/procedures/forms/preview")
+@login_required
+def form_preview():  # type: ignore[no-untyped-def]
+    with web_unit() as u:
+        require_role(u.actor, *DESIGNERS)
+    filename = request.form.get("filename", "")
+    if not filename.endswith(".schema.json") or not _FORM_NAME.match(filename):
+        raise InvalidInput("bad form name", [Problem("a name ending in .schema.json", field="filename")])
+    return render_template("procedures/_form_preview.html", **_preview(filename, request.form.get("schema", ""), request.form.get("ui", "")))
+
+
+@web.post("/procedures/<int:definition_id>/forms/<filename>")
+@login_required
+def form_deploy(definition_id: int, filename: str):  # type: ignore[no-untyped-def]
+    """Deploy the procedure again with the edited form: a new version (same BPMN, new form files)."""
+    schema, ui = request.form.get("schema", ""), request.form.get("ui", "")
+    try:
+        with web_unit() as u:
+            require_role(u.actor, *DESIGNERS)
+            if filename not in {f["filename"] for f in definitions.get_view(u, definition_id).files}:
+                raise NotFound(f"definition {definition_id} has no form {filename}")
+            bpmn_name, bpmn = definitions.main_xml(u, definition_id)
+            view = definitions.deploy(u, {bpmn_name: bpmn, filename: schema.encode("utf-8"), _ui_name(filename): ui.encode("utf-8")})
+    except InvalidInput as exc:  # DeploymentInvalid included
+        with web_unit() as u:
+            return _form_editor(u, definition_id, filename, schema, ui, [p.as_dict() for p in exc.problems] or [{"message": exc.detail}])
+    flash(_("Deployed as version %(version)d.", version=view.version) if view.created else
+          _("Nothing changed: this is version %(version)d.", version=view.version), "success")
+    return redirect(url_for("web.procedure_page", definition_id=view.id))

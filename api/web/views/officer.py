@@ -6,6 +6,7 @@ an error in the browser console, and the page itself is fine).
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
@@ -31,7 +32,22 @@ def inbox():  # type: ignore[no-untyped-def]
     """The tasks I may do now, the nearest statutory deadline first."""
     with web_unit() as u:
         items, total = tasks.list_tasks(u, state="ready", mine=True, per_page=200)
-        return render_template("inbox.html", tasks=items, total=total)
+        nearest = overview.nearest_deadlines(u, {t.case_id for t in items})
+        rows = [_inbox_row(t, nearest.get(t.case_id)) for t in items]
+        rows.sort(key=lambda r: (r["due_at"] is None, r["due_at"] or _LATEST, r["task"].created_at))
+        return render_template("inbox.html", rows=rows, total=total)
+
+
+_LATEST = datetime.max.replace(tzinfo=UTC)
+
+
+def _inbox_row(task: Any, case_limit: Any) -> dict[str, Any]:
+    """A task's own limit, or else the running limit of its case (e.g. the filing period)."""
+    if task.due_at is not None:
+        return {"task": task, "due_at": task.due_at, "limit": None}
+    if case_limit is not None:
+        return {"task": task, "due_at": case_limit.due_at, "limit": case_limit}
+    return {"task": task, "due_at": None, "limit": None}
 
 
 @web.get("/cases")
@@ -121,6 +137,7 @@ def case_page(case_id: int):  # type: ignore[no-untyped-def]
         return render_template(
             "cases/page.html", case=case, events=events, names=names, diagram=diagram, sections=sections,
             ready=[t for t in case.tasks if t.state == "ready"],
+            case_limit=next((t for t in case.timers if t.status in ("pending", "overdue") and t.due_at), None),
         )
 
 
@@ -157,6 +174,7 @@ def _task_form(u: Any, task_id: str, values: dict[str, Any], problems: list[Prob
     return render_template(
         "tasks/form.html", task=detail.summary, form=detail.form, fields=fields, loose=loose, case=case,
         invalid=bool(problems),
+        limit=None if detail.summary.due_at else next((t for t in case.timers if t.status in ("pending", "overdue") and t.due_at), None),
     )
 
 
