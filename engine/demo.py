@@ -69,9 +69,9 @@ DEMO_CASES = [
 # Decided cases whose decisions the publicity sweep publishes (against an organisation and a natural person).
 PUBLISHED_DEMO_CASES = [
     ("440201003001", {"type": "organization", "name": "广州市天河区示例百货有限公司", "credit_code": "91440106MA59XYW00C",
-                      "address": "广州市天河区天河路100号"}, "举报：促销商品未标示价格", "穗天市监罚〔2026〕2号"),
+                      "address": "广州市天河区天河路100号"}, "举报：促销商品未标示价格", "穗天市监罚〔2026〕2号", 2000),
     ("440201004001", {"type": "person", "name": "李晓梅", "id_number": "44010619850312004X", "phone": "13700000001"},
-     "网店首页未公示营业执照信息", "穗天市监罚〔2026〕3号"),
+     "网店首页未公示营业执照信息", "穗天市监罚〔2026〕3号", 5000),  # inside the 一般 band of 电子商务法 Art. 76
 ]
 TO_DECISION = ["verify_clue", "approve_filing", "investigate", "case_review", "prior_notice", "record_statement", "decide"]
 
@@ -83,9 +83,13 @@ def seed_everything(core: Core) -> bool:
         for matter, party, summary, steps in DEMO_CASES:
             case_id = open_demo_case(core, matter, party, summary)
             run_steps(core, case_id, steps)
-        for matter, party, summary, number in PUBLISHED_DEMO_CASES:
+        for matter, party, summary, number, fine in PUBLISHED_DEMO_CASES:
             case_id = open_demo_case(core, matter, party, summary)
-            run_steps(core, case_id, TO_DECISION, {"decide": {"decision_document_number": number}})
+            run_steps(core, case_id, TO_DECISION, {
+                "investigate": {"proposed_fine_amount": fine},
+                "prior_notice": {"notice_content": f"拟给予警告并处罚款{fine}元，当事人享有陈述、申辩的权利。"},
+                "decide": {"decision_document_number": number, "fine_amount": fine},
+            })
         publicity_sweep(core)
     return created
 
