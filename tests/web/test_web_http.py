@@ -131,18 +131,33 @@ def test_a_task_of_another_lane_is_refused_with_a_page(web, core):  # type: igno
     assert "agency_head" in response.get_data(as_text=True)
 
 
-def test_form_deployment_refused_keeps_the_edits_and_stores_nothing(web):  # type: ignore[no-untyped-def]
+def general_procedure_id(core: Core) -> int:
+    """The deployed general punishment procedure (other procedures are deployed beside it)."""
+    from sqlalchemy import select
+
+    from engine.models import ProcessDefinition
+
+    with core.unit() as unit:
+        return unit.session.scalar(
+            select(ProcessDefinition.id).where(ProcessDefinition.process_id == "general_punishment")
+            .order_by(ProcessDefinition.version.desc()).limit(1)
+        )
+
+
+def test_form_deployment_refused_keeps_the_edits_and_stores_nothing(web, core):  # type: ignore[no-untyped-def]
     login(web, "designer1")
-    path = "/procedures/1/forms/verify_clue.schema.json"
+    path = f"/procedures/{general_procedure_id(core)}/forms/verify_clue.schema.json"
     editor = web.get(path)
     assert editor.status_code == 200
     response = web.post(path, data={"csrf_token": csrf(web, path), "schema": '{"type": "nonsense"}', "ui": "{}"})
     page = response.get_data(as_text=True)
     assert response.status_code == 200 and "未部署" in page and "nonsense" in page
-    assert "最新版本：第1版" in web.get("/procedures").get_data(as_text=True)
+    library = web.get("/procedures").get_data(as_text=True)
+    general = library[library.index("行政处罚一般程序"):]
+    assert general[: general.index("</section>")].count("最新版本：第1版") == 1
 
 
-def test_only_designers_edit_forms(web):  # type: ignore[no-untyped-def]
+def test_only_designers_edit_forms(web, core):  # type: ignore[no-untyped-def]
     login(web, "officer1")
-    assert web.get("/procedures/1/forms/verify_clue.schema.json").status_code == 403
+    assert web.get(f"/procedures/{general_procedure_id(core)}/forms/verify_clue.schema.json").status_code == 403
     assert web.post("/procedures/forms/preview", data={"csrf_token": csrf(web, "/inbox")}).status_code == 403

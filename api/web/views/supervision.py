@@ -31,7 +31,8 @@ def durations():  # type: ignore[no-untyped-def]
     with web_unit() as u:
         library = definitions.list_definitions(u)
         process_ids = sorted({d.process_id for d in library})
-        process_id = request.args.get("process_id") or (process_ids[0] if process_ids else None)
+        default = "general_punishment" if "general_punishment" in process_ids else (process_ids or [None])[0]
+        process_id = request.args.get("process_id") or default  # the procedure most cases follow, unless asked
         if process_id not in process_ids:
             raise NotFound(f"procedure {process_id} is not deployed")
         latest = max((d for d in library if d.process_id == process_id), key=lambda d: d.version)
