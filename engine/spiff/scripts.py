@@ -21,6 +21,11 @@ await, async, walrus, match, assert, return, and everything not listed above.
 runs the same check again before each evaluation at run time (cached), so a script that
 slipped past deployment (or task data crafted to look like code) still cannot run, and it
 runs with restricted builtins that the task data cannot replace.
+
+At run time the code is also compiled with size guards: `a * b`, `a ** b`, `a << b` and `range`
+refuse to build a sequence of more than `MAX_ITEMS` items or an integer of more than `MAX_INT_BITS`
+bits (`ScriptLimitExceeded`), so a short expression cannot exhaust the server's memory. Time is not
+limited: loops are bounded by `for` over bounded ranges, but nested loops can still take long.
 """
 from __future__ import annotations
 
@@ -222,6 +227,86 @@ def check_code(source: str | None, mode: str = "exec", functions: Iterable[str] 
     return list(_check_cached(source, mode, _normalise_functions(functions)))
 
 
+# -- limits at run time -------------------------------------------------------------------------
+# The allowlist keeps scripts away from the interpreter's internals; these keep them from exhausting
+# memory with a short expression ("x" * 10**10, 2 ** 10**9, 1 << 10**9, list(range(10**9))).
+MAX_ITEMS = 1_000_000  # elements of a sequence a script may build by repetition or range
+MAX_INT_BITS = 100_000  # size of an integer a script may compute (about 30,000 decimal digits)
+
+
+class ScriptLimitExceeded(WorkflowError):
+    """A script tried to build a value larger than the run-time limits allow."""
+
+    title = "Script limit exceeded"
+
+
+def _too_big(what: str) -> ScriptLimitExceeded:
+    return ScriptLimitExceeded(f"the script would build {what}: stopped (limits of BPMN scripts)")
+
+
+def _guard_mul(a: Any, b: Any) -> Any:
+    for seq, n in ((a, b), (b, a)):
+        if isinstance(seq, (str, bytes, list, tuple)) and isinstance(n, int) and len(seq) * max(n, 0) > MAX_ITEMS:
+            raise _too_big(f"a sequence of {len(seq) * n} items")
+    if isinstance(a, int) and isinstance(b, int) and a.bit_length() + b.bit_length() > MAX_INT_BITS:
+        raise _too_big("an integer of more than %d bits" % MAX_INT_BITS)
+    return a * b
+
+
+def _guard_pow(a: Any, b: Any) -> Any:
+    if isinstance(a, int) and isinstance(b, int) and b > 0 and max(a.bit_length(), 1) * b > MAX_INT_BITS:
+        raise _too_big("an integer of more than %d bits" % MAX_INT_BITS)
+    return a ** b
+
+
+def _guard_lshift(a: Any, b: Any) -> Any:
+    if isinstance(a, int) and isinstance(b, int) and a.bit_length() + b > MAX_INT_BITS:
+        raise _too_big("an integer of more than %d bits" % MAX_INT_BITS)
+    return a << b
+
+
+def _guard_range(*args: int) -> range:
+    found = range(*args)
+    if len(found) > MAX_ITEMS:
+        raise _too_big(f"a range of {len(found)} items")
+    return found
+
+
+_GUARDS = {ast.Mult: "__zhifa_mul", ast.Pow: "__zhifa_pow", ast.LShift: "__zhifa_lshift"}
+_GUARD_FUNCTIONS = {"__zhifa_mul": _guard_mul, "__zhifa_pow": _guard_pow, "__zhifa_lshift": _guard_lshift}
+
+
+class _Guarded(ast.NodeTransformer):
+    """a * b, a ** b, a << b (also augmented) become calls of the guards above. Scripts cannot name
+    the guards themselves: the allowlist refuses every name that starts with '_'."""
+
+    def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
+        self.generic_visit(node)
+        guard = _GUARDS.get(type(node.op))
+        if guard is None:
+            return node
+        return ast.copy_location(ast.Call(ast.Name(guard, ast.Load()), [node.left, node.right], []), node)
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> ast.AST:
+        self.generic_visit(node)
+        guard = _GUARDS.get(type(node.op))
+        if guard is None or not isinstance(node.target, (ast.Name, ast.Subscript)):
+            return node
+        load = copy.deepcopy(node.target)
+        load.ctx = ast.Load()
+        call = ast.Call(ast.Name(guard, ast.Load()), [load, node.value], [])
+        return ast.copy_location(ast.Assign([node.target], call), node)
+
+
+@lru_cache(maxsize=4096)
+def _compiled(source: str, mode: str) -> Any:
+    tree = _Guarded().visit(ast.parse(source, mode=mode))
+    return compile(ast.fix_missing_locations(tree), "<bpmn script>", mode)
+
+
+RUNTIME_BUILTINS: dict[str, Any] = {**SAFE_BUILTINS, "range": _guard_range}
+
+
 class SafeTaskDataEnvironment(TaskDataEnvironment):
     """TaskDataEnvironment that refuses code failing `check_code` and pins restricted builtins."""
 
@@ -240,13 +325,14 @@ class SafeTaskDataEnvironment(TaskDataEnvironment):
         self._prepare_context(context)
         my_globals.update(external_context or {})
         my_globals.update(context)
-        my_globals["__builtins__"] = dict(SAFE_BUILTINS)  # task data cannot replace the builtins
-        return eval(expression.strip(), my_globals)  # checked by the allowlist above
+        my_globals.update(_GUARD_FUNCTIONS)
+        my_globals["__builtins__"] = dict(RUNTIME_BUILTINS)  # task data cannot replace the builtins
+        return eval(_compiled(expression.strip(), "eval"), my_globals)  # checked by the allowlist above
 
     def execute(self, script, context, external_context=None):
         self._require_allowed(script, "exec")
         context.pop("__builtins__", None)
-        return super().execute(script, context, external_context)
+        return super().execute(_compiled(script, "exec"), context, external_context)
 
 
 def make_script_engine(functions: dict[str, Callable[..., Any]]) -> PythonScriptEngine:
@@ -255,5 +341,5 @@ def make_script_engine(functions: dict[str, Callable[..., Any]]) -> PythonScript
     Every script and expression is checked against the allowlist before it runs; calls may
     target the safe builtins and the names in `functions`.
     """
-    env_globals = {"__builtins__": dict(SAFE_BUILTINS), **functions}
+    env_globals = {"__builtins__": dict(RUNTIME_BUILTINS), **functions, **_GUARD_FUNCTIONS}
     return PythonScriptEngine(environment=SafeTaskDataEnvironment(env_globals, functions.keys()))

@@ -6,7 +6,11 @@ import pytest
 from engine.spiff import scripts
 from engine.spiff.scripts import (
     DEFAULT_FUNCTIONS,
+    MAX_INT_BITS,
+    MAX_ITEMS,
+    RUNTIME_BUILTINS,
     SAFE_BUILTINS,
+    ScriptLimitExceeded,
     SafeTaskDataEnvironment,
     ScriptNotAllowed,
     check_code,
@@ -165,7 +169,40 @@ def _engine(**functions):
 def test_engine_type_and_environment():
     engine = _engine()
     assert isinstance(engine.environment, SafeTaskDataEnvironment)
-    assert engine.environment.globals["__builtins__"] == SAFE_BUILTINS
+    assert engine.environment.globals["__builtins__"] == RUNTIME_BUILTINS
+    assert set(RUNTIME_BUILTINS) == set(SAFE_BUILTINS)  # the same names; range is the bounded one
+
+
+@pytest.mark.parametrize("source", [
+    'x = "x" * 10**10',
+    "x = [0] * 10**9",
+    "x = 10**9 * [0]",
+    "y = 10**6\nx = 2 ** y",
+    "x = 1 << 10**7",
+    "x = list(range(10**9))",
+    "x = 2\nfor i in range(40):\n    x = x * x",
+    "x = 'ab'\nx *= 10**9",
+])
+def test_scripts_cannot_build_huge_values(source):
+    engine = _engine()
+    data: dict = {}
+    with pytest.raises(ScriptLimitExceeded):
+        engine.environment.execute(source, data)
+    left = data.get("x", 0)  # what the script had built before it was stopped is within the limits
+    assert left.bit_length() <= MAX_INT_BITS if isinstance(left, int) else len(left) <= MAX_ITEMS
+
+
+def test_ordinary_arithmetic_still_works_under_the_limits():
+    engine = _engine()
+    data = {"fine": 3000, "days": 12, "tag": "ab"}
+    engine.environment.execute(
+        "fee = fine * 3 / 100 * days\nsquare = days ** 2\nbits = 1 << 10\nrule = tag * 3\nn = 5\nn *= 2\n"
+        "steps = [i * 2 for i in range(5)]",
+        data,
+    )
+    assert (data["fee"], data["square"], data["bits"], data["rule"], data["n"]) == (1080.0, 144, 1024, "ababab", 10)
+    assert data["steps"] == [0, 2, 4, 6, 8]
+    assert engine.environment.evaluate("fine * 2 > 5000 and 2 ** 3 == 8", data) is True
 
 
 def test_safe_script_runs_with_injected_function():
