@@ -181,5 +181,52 @@ def process_deploy(files: tuple[str, ...]) -> None:
     click.echo(f"deployed {view.process_id} version {view.version} (definition {view.id})")
 
 
+@main.group()
+def audit() -> None:
+    """The hash-chained audit trail (全过程记录)."""
+
+
+@audit.command("verify")
+@click.option("--case", "case_id", type=int, help="Only this case's chain (its id).")
+def audit_verify(case_id: int | None) -> None:
+    """Recompute the chains; exit 1 naming the first broken event of each broken chain."""
+    from engine import audit as audit_module
+
+    with _core().unit() as unit:
+        result = audit_module.verify(unit, case_id)
+    for broken in result.broken:
+        click.echo(f"BROKEN {broken}", err=True)
+    if not result.ok:
+        sys.exit(1)
+    click.echo(f"ok: {result.events} event(s) in {result.chains} chain(s)")
+
+
+@audit.command("heads")
+@click.option("--date", "day", help="YYYY-MM-DD (China time); default yesterday, the last complete day.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the JSON here instead of stdout.")
+def audit_heads(day: str | None, output: str | None) -> None:
+    """Export each chain's head hash as of the end of a day, with one root hash, to publish or anchor."""
+    import json
+    from datetime import date, timedelta
+
+    from engine import audit as audit_module
+    from engine.clock import CHINA_TZ
+
+    core = _core()
+    try:
+        wanted = date.fromisoformat(day) if day else core.now().astimezone(CHINA_TZ).date() - timedelta(days=1)
+    except ValueError as exc:
+        raise click.BadParameter("YYYY-MM-DD", param_hint="--date") from exc
+    with core.unit() as unit:
+        heads = audit_module.daily_heads(unit, wanted)
+        audit_module.record(unit, "audit.heads_exported", {"date": heads["date"], "root": heads["root"]})
+    text = json.dumps(heads, ensure_ascii=False, indent=2)
+    if output:
+        Path(output).write_text(text + "\n", encoding="utf-8")
+        click.echo(f"{heads['date']} root {heads['root']} -> {output}")
+    else:
+        click.echo(text)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -14,18 +14,33 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, text
 
 from engine.clock import CHINA_TZ, FrozenClock
 from engine.core import Core
 from engine.db import Database, upgrade
 from engine.models import AccessToken, AuditEvent, Case, CaseOfficer, CaseSequence, ProcessInstance, TaskRow, TimerRow
+from engine.record_models import AuditChain, CaseArchive, Evidence, EvidenceUpload
 from engine.seed import seed_demo
 from engine.settings import from_env
 
 PASSWORD = "test-password"
 START = datetime(2026, 3, 2, 9, 0, tzinfo=CHINA_TZ)  # a Monday
-CASE_TABLES = (TimerRow, TaskRow, ProcessInstance, CaseOfficer, AuditEvent, AccessToken, Case, CaseSequence)
+CASE_TABLES = (
+    EvidenceUpload, Evidence, CaseArchive,  # they refer to cases: emptied first
+    TimerRow, TaskRow, ProcessInstance, CaseOfficer, AuditEvent, AccessToken, Case, CaseSequence, AuditChain,
+)
+# Append-only tables: on PostgreSQL a trigger refuses DELETE (and UPDATE) on them, so the tests reset them
+# with TRUNCATE, which is a privilege of the tables' owner, not something the application ever does.
+APPEND_ONLY_TABLES = ("audit_events", "evidence", "evidence_uploads")
+
+
+def empty_case_tables(session: Any) -> None:
+    """Remove every case, its record and the audit chains: the state right after seeding, minus its events."""
+    if session.bind.dialect.name == "postgresql":
+        session.execute(text(f"TRUNCATE {', '.join(APPEND_ONLY_TABLES)}"))
+    for table in CASE_TABLES:
+        session.execute(delete(table))
 
 # Fast password hashing in tests only: the production parameters are argon2's defaults.
 import engine.accounts as _accounts  # noqa: E402
@@ -73,8 +88,7 @@ def database(request: pytest.FixtureRequest) -> Iterator[Database]:
     db: Database = request.getfixturevalue(f"{request.param}_db")
     yield db
     with db.transaction() as session:
-        for table in CASE_TABLES:
-            session.execute(delete(table))
+        empty_case_tables(session)
 
 
 @pytest.fixture

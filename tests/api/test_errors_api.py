@@ -34,7 +34,7 @@ from engine.models import (
     User,
 )
 from tests.api.conftest import Client
-from tests.conftest import CASE_TABLES, PASSWORD, START
+from tests.conftest import PASSWORD, START, empty_case_tables
 
 PROBLEM_JSON = "application/problem+json"
 MATTER = "440201003001"  # 不按规定明码标价: in the catalogue, both districts competent
@@ -123,8 +123,7 @@ def tianhe_only_matter(core: Core) -> Iterator[str]:
         unit.session.add(AgencyMatter(agency_id=tianhe, matter_code=code))
     yield code
     with core.unit() as unit:
-        for table in CASE_TABLES:  # a case of this matter would keep the matter row alive
-            unit.session.execute(delete(table))
+        empty_case_tables(unit.session)  # a case of this matter would keep the matter row alive
         unit.session.execute(delete(AgencyMatter).where(AgencyMatter.matter_code == code))
         unit.session.execute(delete(Matter).where(Matter.code == code))
 
