@@ -21,6 +21,11 @@ class Settings:
     max_upload_bytes: int = 5 * 1024 * 1024
     timer_sweep_seconds: int = 30
     extra: dict[str, str] = field(default_factory=dict)
+    max_evidence_bytes: int = 2 * 1024**3  # ZHIFA_MAX_EVIDENCE_BYTES: one evidence file (default 2 GiB)
+    evidence_storage: str = "local"  # ZHIFA_EVIDENCE_STORAGE: local (under ZHIFA_DATA_DIR/evidence) | s3
+    s3_endpoint_url: str | None = None  # ZHIFA_S3_ENDPOINT_URL: an S3-compatible server (credentials: AWS_*)
+    s3_bucket: str = "zhifa-evidence"  # ZHIFA_S3_BUCKET
+    s3_prefix: str = "evidence/"  # ZHIFA_S3_PREFIX
 
     @property
     def is_sqlite(self) -> bool:
@@ -39,4 +44,9 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         demo_password=env.get("ZHIFA_DEMO_PASSWORD", "zhifa-demo"),
         max_upload_bytes=int(env.get("ZHIFA_MAX_BPMN_BYTES", 5 * 1024 * 1024)),
         timer_sweep_seconds=int(env.get("ZHIFA_TIMER_SWEEP_SECONDS", 30)),
+        max_evidence_bytes=int(env.get("ZHIFA_MAX_EVIDENCE_BYTES", 2 * 1024**3)),
+        evidence_storage=env.get("ZHIFA_EVIDENCE_STORAGE", "local"),
+        s3_endpoint_url=env.get("ZHIFA_S3_ENDPOINT_URL") or None,
+        s3_bucket=env.get("ZHIFA_S3_BUCKET", "zhifa-evidence"),
+        s3_prefix=env.get("ZHIFA_S3_PREFIX", "evidence/"),
     )

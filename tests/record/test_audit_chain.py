@@ -175,9 +175,8 @@ def test_postgres_refuses_update_and_delete_of_audit_rows(pg_core_case: tuple[Co
         update(AuditEvent).where(AuditEvent.id == victim.id).values(action="x"),
         AuditEvent.__table__.delete().where(AuditEvent.id == victim.id),
     ):
-        with pytest.raises(DBAPIError, match="append-only"):
-            with core.db.transaction() as session:
-                session.execute(statement)
+        with pytest.raises(DBAPIError, match="append-only"), core.db.transaction() as session:
+            session.execute(statement)
     assert events(core, case_id)[0].action == victim.action
 
 
