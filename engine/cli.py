@@ -228,5 +228,24 @@ def audit_heads(day: str | None, output: str | None) -> None:
         click.echo(text)
 
 
+@main.group()
+def evidence() -> None:
+    """Evidence files in storage."""
+
+
+@evidence.command("verify")
+@click.option("--case", "case_id", type=int, help="Only this case's evidence (its id).")
+def evidence_verify(case_id: int | None) -> None:
+    """Re-hash every stored evidence file; exit 1 naming each one whose bytes changed or are missing."""
+    from engine.evidence.service import verify_storage
+
+    count, problems = verify_storage(_core(), case_id)
+    for problem in problems:
+        click.echo(f"MISMATCH {problem}", err=True)
+    if problems:
+        sys.exit(1)
+    click.echo(f"ok: {count} evidence file(s) match their SHA-256")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

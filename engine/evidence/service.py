@@ -26,7 +26,7 @@ from engine.clock import parse_instant
 from engine.core import Core, Unit
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem, TooLarge
 from engine.evidence.spool import Received, scan
-from engine.evidence.storage import storage_for
+from engine.evidence.storage import hash_stream, storage_for
 from engine.models import Case, TaskRow, User
 from engine.record_models import Evidence, EvidenceUpload
 
@@ -393,3 +393,38 @@ def finish_upload(unit: Unit, upload_id: str) -> EvidenceView:
 def discard_part(core: Core, upload_id: str) -> None:
     """After the unit that finished the upload committed: the spooled bytes are evidence now."""
     part_path(core, upload_id).unlink(missing_ok=True)
+
+
+# -- verification ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredMismatch:
+    evidence_id: int
+    case_id: int
+    filename: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"evidence {self.evidence_id} ({self.filename}, case {self.case_id}): {self.reason}"
+
+
+def verify_storage(core: Core, case_id: int | None = None) -> tuple[int, list[StoredMismatch]]:
+    """Re-read every stored item (or one case's) and compare its SHA-256 and size with the record."""
+    with core.unit() as unit:
+        query = select(Evidence.id, Evidence.case_id, Evidence.filename, Evidence.sha256, Evidence.size).order_by(Evidence.id)
+        if case_id is not None:
+            query = query.where(Evidence.case_id == case_id)
+        rows = unit.session.execute(query).all()
+    storage = storage_for(core)
+    problems = []
+    for evidence_id, owner, filename, sha, size in rows:
+        try:
+            found_sha, found_size = hash_stream(storage.open(sha))
+        except Exception as exc:  # a missing file, or the S3 client's errors
+            problems.append(StoredMismatch(evidence_id, owner, filename, f"cannot be read from storage ({type(exc).__name__})"))
+            continue
+        if found_sha != sha or found_size != size:
+            problems.append(StoredMismatch(evidence_id, owner, filename,
+                                           f"stored bytes have SHA-256 {found_sha} ({found_size} bytes), recorded {sha} ({size} bytes)"))
+    return len(rows), problems
