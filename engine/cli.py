@@ -247,5 +247,55 @@ def evidence_verify(case_id: int | None) -> None:
     click.echo(f"ok: {count} evidence file(s) match their SHA-256")
 
 
+@main.group()
+def efile() -> None:
+    """The electronic case file (电子卷宗)."""
+
+
+@efile.command("export")
+@click.argument("case_id", type=int)
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The ZIP to write.")
+def efile_export(case_id: int, output: str) -> None:
+    """Write a case's file (manifest, documents, evidence, audit chain, index.html) as a ZIP."""
+    import shutil
+
+    from engine import efile as efile_module
+
+    core = _core()
+    target = Path(output)
+    try:
+        with core.unit() as unit:
+            exported = efile_module.export(unit, case_id, target.resolve().parent)
+    except ZhifaError as exc:
+        _fail(exc)
+    shutil.move(exported.path, target)
+    click.echo(f"{exported.case_number}: {target} ({exported.size} bytes, SHA-256 {exported.sha256})")
+
+
+@efile.command("verify")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--recorded", is_flag=True, help="Also require the whole file's SHA-256 to be one this system recorded "
+              "(an export or the archive): catches a change to any byte, ZIP headers included.")
+def efile_verify(file: str, recorded: bool) -> None:
+    """Check every hash in an exported file and its audit chain; exit 1 naming what does not match."""
+    from engine.efile import file_sha256, verify_zip
+    from engine.efile import recorded as recorded_as
+
+    problems = verify_zip(Path(file))
+    if recorded:
+        sha = file_sha256(Path(file))
+        with _core().unit() as unit:
+            where = recorded_as(unit, sha)
+        if where is None:
+            problems.append(f"{Path(file).name}: SHA-256 {sha} is not a file this system exported or archived")
+        else:
+            click.echo(f"recorded: {where}")
+    for problem in problems:
+        click.echo(f"MISMATCH {problem}", err=True)
+    if problems:
+        sys.exit(1)
+    click.echo(f"ok: {file} matches its manifest and its audit chain")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
