@@ -23,7 +23,7 @@ from typing import Any, BinaryIO, Callable
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 
-from engine import audit, instances
+from engine import audit, custody, instances
 from engine.accounts import require_role
 from engine.cases import case_view, visible_case
 from engine.core import Core, Unit
@@ -106,9 +106,16 @@ def manifest(unit: Unit, case: Case) -> tuple[dict[str, Any], list[tuple[str, Ca
         "path": _path(unit, case, names),
         "documents": documents,
         "evidence": evidence,
+        "custody": [render_dataclass(v) for v in custody.list_items(unit, case.id)],
         "audit": {"genesis": audit.GENESIS, "head": case.last_audit_hash, "events": events},
     }
     return audit.canonical(body), files
+
+
+def render_dataclass(value: Any) -> Any:
+    from dataclasses import asdict
+
+    return asdict(value)
 
 
 def _case_events(unit: Unit, case_id: int) -> list[Any]:

@@ -76,3 +76,38 @@ class CaseArchive(Base):
     size: Mapped[int] = mapped_column(BigInteger)
     archived_at: Mapped[datetime] = mapped_column(UTCDateTime())
     archived_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+
+class CustodyItem(Base):
+    """A seized or preserved item (查封扣押 / 先行登记保存) of a case; its history is in CustodyEvent."""
+
+    __tablename__ = "custody_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
+    measure: Mapped[str] = mapped_column(String(20))  # seizure | preservation
+    name: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text)
+    quantity: Mapped[str] = mapped_column(String(60))
+    status: Mapped[str] = mapped_column(String(20))  # the last event's action
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+
+class CustodyEvent(Base):
+    """One link of an item's chain of custody: who, when, where, with evidence attached. Append-only."""
+
+    __tablename__ = "custody_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("custody_items.id"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    action: Mapped[str] = mapped_column(String(20))  # taken | stored | moved | appraised | returned | confiscated | destroyed
+    at: Mapped[datetime] = mapped_column(UTCDateTime())  # when it happened
+    place: Mapped[str] = mapped_column(String(300))
+    handled_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    note: Mapped[str] = mapped_column(Text)
+    evidence_ids: Mapped[list[Any]] = mapped_column(JSONType)
+    recorded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -20,19 +20,19 @@ from engine.clock import CHINA_TZ, FrozenClock
 from engine.core import Core
 from engine.db import Database, upgrade
 from engine.models import AccessToken, AuditEvent, Case, CaseOfficer, CaseSequence, ProcessInstance, TaskRow, TimerRow
-from engine.record_models import AuditChain, CaseArchive, Evidence, EvidenceUpload
+from engine.record_models import AuditChain, CaseArchive, CustodyEvent, CustodyItem, Evidence, EvidenceUpload
 from engine.seed import seed_demo
 from engine.settings import from_env
 
 PASSWORD = "test-password"
 START = datetime(2026, 3, 2, 9, 0, tzinfo=CHINA_TZ)  # a Monday
 CASE_TABLES = (
-    EvidenceUpload, Evidence, CaseArchive,  # they refer to cases: emptied first
+    CustodyEvent, CustodyItem, EvidenceUpload, Evidence, CaseArchive,  # they refer to cases: emptied first
     TimerRow, TaskRow, ProcessInstance, CaseOfficer, AuditEvent, AccessToken, Case, CaseSequence, AuditChain,
 )
 # Append-only tables: on PostgreSQL a trigger refuses DELETE (and UPDATE) on them, so the tests reset them
 # with TRUNCATE, which is a privilege of the tables' owner, not something the application ever does.
-APPEND_ONLY_TABLES = ("audit_events", "evidence", "evidence_uploads")
+APPEND_ONLY_TABLES = ("audit_events", "evidence", "evidence_uploads", "custody_events", "custody_items")
 
 
 def empty_case_tables(session: Any) -> None:

@@ -1,4 +1,4 @@
-"""Full-process record: evidence, resumable uploads, archives, audit chain heads and data digests
+"""Full-process record: evidence, resumable uploads, archives, chain of custody, audit chain heads and data digests
 
 Revision ID: 0002_evidence
 Revises: 0001_initial
@@ -14,7 +14,7 @@ branch_labels = None
 depends_on = None
 
 # Audit events and evidence are never changed or removed: the database refuses it, whoever asks.
-APPEND_ONLY_TABLES = ('audit_events', 'evidence')
+APPEND_ONLY_TABLES = ('audit_events', 'evidence', 'custody_events')
 APPEND_ONLY_FUNCTION = """
 CREATE OR REPLACE FUNCTION zhifa_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -90,6 +90,46 @@ def upgrade() -> None:
     with op.batch_alter_table('evidence_uploads', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_evidence_uploads_case_id'), ['case_id'], unique=False)
 
+    op.create_table('custody_items',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('agency_id', sa.Integer(), nullable=False),
+    sa.Column('measure', sa.String(length=20), nullable=False),
+    sa.Column('name', sa.String(length=300), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('quantity', sa.String(length=60), nullable=False),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_by', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_custody_items_agency_id_agencies')),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_custody_items_case_id_cases')),
+    sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_custody_items_created_by_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_custody_items'))
+    )
+    with op.batch_alter_table('custody_items', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_custody_items_case_id'), ['case_id'], unique=False)
+
+    op.create_table('custody_events',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('item_id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('action', sa.String(length=20), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('place', sa.String(length=300), nullable=False),
+    sa.Column('handled_by', sa.Integer(), nullable=False),
+    sa.Column('note', sa.Text(), nullable=False),
+    sa.Column('evidence_ids', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('recorded_by', sa.Integer(), nullable=False),
+    sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_custody_events_case_id_cases')),
+    sa.ForeignKeyConstraint(['handled_by'], ['users.id'], name=op.f('fk_custody_events_handled_by_users')),
+    sa.ForeignKeyConstraint(['item_id'], ['custody_items.id'], name=op.f('fk_custody_events_item_id_custody_items')),
+    sa.ForeignKeyConstraint(['recorded_by'], ['users.id'], name=op.f('fk_custody_events_recorded_by_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_custody_events'))
+    )
+    with op.batch_alter_table('custody_events', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_custody_events_item_id'), ['item_id'], unique=False)
+
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.add_column(sa.Column('task_id', sa.String(length=36), nullable=True))
         batch_op.add_column(sa.Column('data_digest', sa.String(length=64), nullable=False, server_default=''))
@@ -116,6 +156,14 @@ def downgrade() -> None:
     with op.batch_alter_table('evidence_uploads', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_evidence_uploads_case_id'))
 
+    with op.batch_alter_table('custody_events', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_custody_events_item_id'))
+
+    op.drop_table('custody_events')
+    with op.batch_alter_table('custody_items', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_custody_items_case_id'))
+
+    op.drop_table('custody_items')
     op.drop_table('evidence_uploads')
     with op.batch_alter_table('evidence', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_evidence_sha256'))
