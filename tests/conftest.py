@@ -30,8 +30,9 @@ CASE_TABLES = (
     CustodyEvent, CustodyItem, EvidenceUpload, Evidence, CaseArchive,  # they refer to cases: emptied first
     TimerRow, TaskRow, ProcessInstance, CaseOfficer, AuditEvent, AccessToken, Case, CaseSequence, AuditChain,
 )
-# Append-only tables: on PostgreSQL a trigger refuses DELETE (and UPDATE) on them, so the tests reset them
-# with TRUNCATE, which is a privilege of the tables' owner, not something the application ever does.
+# Append-only tables (audit_events, evidence, custody_events: on PostgreSQL a trigger refuses UPDATE and DELETE)
+# and the tables that refer to them: the tests reset them with TRUNCATE, which the trigger does not see. It is
+# a privilege of the tables' owner, not something the application ever does.
 APPEND_ONLY_TABLES = ("audit_events", "evidence", "evidence_uploads", "custody_events", "custody_items")
 
 
