@@ -5,7 +5,7 @@ Steps are only appended (each one an audit event of the case); after a final ste
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -148,8 +148,8 @@ def _append(unit: Unit, case: Case, item: CustodyItem, step: dict[str, Any]) -> 
 
 def _view(unit: Unit, item: CustodyItem) -> CustodyView:
     steps = [
-        CustodyStep(e.id, e.action, e.at.astimezone(timezone.utc), e.place, e.handled_by, e.note, list(e.evidence_ids),
-                    e.recorded_by, e.recorded_at.astimezone(timezone.utc))
+        CustodyStep(e.id, e.action, e.at.astimezone(UTC), e.place, e.handled_by, e.note, list(e.evidence_ids),
+                    e.recorded_by, e.recorded_at.astimezone(UTC))
         for e in unit.session.scalars(select(CustodyEvent).where(CustodyEvent.item_id == item.id).order_by(CustodyEvent.id))
     ]
     return CustodyView(item.id, item.case_id, item.measure, item.name, item.description, item.quantity, item.status, steps)

@@ -15,10 +15,11 @@ import json
 import re
 import tempfile
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, BinaryIO, Callable
+from typing import Any, BinaryIO
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
@@ -266,14 +267,14 @@ def verify_zip(path: Path) -> list[str]:
     """Every problem found in an exported file, each naming the member or the event; empty when it holds."""
     try:
         z = zipfile.ZipFile(path)
-    except Exception as exc:  # a damaged directory fails in many ways (bad magic, bad UTF-8 names, ...)
+    except Exception as exc:  # noqa: BLE001 (a damaged directory fails in many ways: bad magic, bad UTF-8 names)
         return [f"{path.name}: not a readable ZIP ({exc})"]
     with z:
         try:
             body = json.loads(z.read(MANIFEST))
         except KeyError:
             return [f"{MANIFEST}: missing"]
-        except Exception as exc:  # bad CRC, bad deflate stream, bad JSON
+        except Exception as exc:  # noqa: BLE001 (bad CRC, bad deflate stream, bad JSON)
             return [f"{MANIFEST}: unreadable or damaged ({exc})"]
         problems = []
         if body.get("format") != FORMAT:
@@ -294,7 +295,7 @@ def verify_zip(path: Path) -> list[str]:
             except KeyError:
                 problems.append(f"{name}: missing from the ZIP")
                 continue
-            except Exception as exc:  # bad CRC or deflate stream
+            except Exception as exc:  # noqa: BLE001 (bad CRC or deflate stream)
                 problems.append(f"{name}: damaged in the ZIP ({exc})")
                 continue
             if found != sha:

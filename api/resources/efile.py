@@ -19,7 +19,7 @@ class Efile(Resource):
         """电子卷宗 · the case file as a ZIP (manifest.json, documents, evidence, index.html)"""
         with unit() as u:
             exported = efile.export(u, case_id, core().settings.data_dir / "spool")
-        stream = open(exported.path, "rb")
+        stream = open(exported.path, "rb")  # noqa: SIM115 (closed by chunks() when the response ends)
         exported.path.unlink()  # the open handle keeps the bytes until the response is sent
         headers = {
             "Content-Length": str(exported.size), "ETag": f'"{exported.sha256}"',

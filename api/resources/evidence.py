@@ -7,7 +7,14 @@ from urllib.parse import quote
 from flask import Response, request
 from flask_restx import Namespace, Resource
 from werkzeug.http import parse_options_header
-from werkzeug.sansio.multipart import Data, Epilogue, Field, File, MultipartDecoder, NeedData
+from werkzeug.sansio.multipart import (
+    Data,
+    Epilogue,
+    Field,
+    File,
+    MultipartDecoder,
+    NeedData,
+)
 
 from engine.errors import InvalidInput, Problem
 from engine.evidence import service

@@ -14,7 +14,7 @@ import tempfile
 import uuid
 import warnings
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -277,7 +277,7 @@ def _view(row: Evidence, corrected_by: list[int]) -> EvidenceView:
 
 
 def _utc(at: datetime | None) -> datetime | None:
-    return at.astimezone(timezone.utc) if at is not None else None
+    return at.astimezone(UTC) if at is not None else None
 
 
 # -- resumable uploads --------------------------------------------------------------------------------------------
@@ -421,7 +421,7 @@ def verify_storage(core: Core, case_id: int | None = None) -> tuple[int, list[St
     for evidence_id, owner, filename, sha, size in rows:
         try:
             found_sha, found_size = hash_stream(storage.open(sha))
-        except Exception as exc:  # a missing file, or the S3 client's errors
+        except Exception as exc:  # noqa: BLE001 (a missing file, or any of the S3 client's errors)
             problems.append(StoredMismatch(evidence_id, owner, filename, f"cannot be read from storage ({type(exc).__name__})"))
             continue
         if found_sha != sha or found_size != size:

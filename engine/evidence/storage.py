@@ -7,8 +7,9 @@ import hashlib
 import os
 import shutil
 import weakref
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO, Iterator, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from engine.settings import Settings
 

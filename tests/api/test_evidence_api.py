@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import hashlib
 import io
-import os
 import resource
 import tempfile
 import tracemalloc
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -22,9 +22,9 @@ from api import create_app
 from engine import audit
 from engine.core import Core
 from engine.db import Database
-from engine.settings import from_env
 from engine.models import AuditEvent
 from engine.record_models import Evidence
+from engine.settings import from_env
 from tests.api.conftest import Client
 from tests.conftest import empty_case_tables
 from tests.support import evidence_samples as samples
@@ -282,9 +282,9 @@ def sqlite_officer(sqlite_db: Database, clock: Any, tmp_path: Path) -> Iterator[
 def test_a_1_gb_upload_streams_with_flat_memory(sqlite_officer: tuple[Client, Core]) -> None:
     """The body is generated while the server reads it; neither side ever holds it. Peak Python heap
     during the upload stays under 16 MiB and the process's peak RSS grows by less than 64 MiB."""
-    officer, core = sqlite_officer
+    officer, _ = sqlite_officer
     case_id = open_case(officer)
-    size = int(os.environ.get("ZHIFA_TEST_UPLOAD_BYTES", 1024**3))
+    size = 1024**3
     head, tail = samples.multipart_frame({"title": "执法记录仪全程录像"}, "record.mp4")
     expected = hashlib.sha256()
     for block in samples.GeneratedBody.payload_blocks(size):

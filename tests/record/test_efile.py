@@ -15,7 +15,6 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from engine import audit as audit_module
-
 from engine.cli import main
 from engine.clock import CHINA_TZ, FrozenClock
 from engine.core import Core
@@ -125,7 +124,7 @@ def test_the_export_is_audited_in_the_system_chain(
 def test_efile_verify_names_what_was_changed(
     officer: Client, case_with_evidence: Any, tmp_path: Path, tamper: str,
 ) -> None:
-    case_id, items = case_with_evidence
+    case_id, _ = case_with_evidence
     path = efile_of(officer, case_id, tmp_path)
     body = json.loads(zipfile.ZipFile(path).read("manifest.json"))
     photo_name = body["evidence"][0]["file"]
@@ -230,7 +229,7 @@ def close(core: Core, clock: FrozenClock, case_id: int) -> None:
 def test_archiving_freezes_a_closed_case_and_records_the_file_hash(
     officer: Client, login: Any, case_with_evidence: Any, core: Core, clock: FrozenClock, tmp_path: Path,
 ) -> None:
-    case_id, items = case_with_evidence
+    case_id, _ = case_with_evidence
     head = login("head1")
     refused = head.post(f"/api/v1/cases/{case_id}/archive")
     assert refused.status_code == 409 and "closed" in refused.get_json()["detail"]

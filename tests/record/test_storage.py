@@ -18,7 +18,13 @@ from api import create_app
 from engine.cli import main
 from engine.core import Core
 from engine.evidence.service import verify_storage
-from engine.evidence.storage import LocalStorage, S3Storage, hash_stream, make_storage, storage_for
+from engine.evidence.storage import (
+    LocalStorage,
+    S3Storage,
+    hash_stream,
+    make_storage,
+    storage_for,
+)
 from tests.api.conftest import Client
 from tests.support import evidence_samples as samples
 
