@@ -30,5 +30,6 @@ def create_app(core: Core | None = None) -> Flask:
     problems.install(app, api)
     for module in (auth, catalogue, cases, tasks, timers, processes, evidence, efile, custody):
         api.add_namespace(module.ns)
+    api.add_namespace(efile.audit_ns)
     app.register_blueprint(blueprint)
     return app

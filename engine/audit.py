@@ -15,6 +15,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from engine.clock import CHINA_TZ
 from engine.core import Unit
@@ -98,11 +100,14 @@ def record(
 
 
 def _system_head(unit: Unit) -> AuditChain:
+    """The system chain's head row, locked until the unit ends (created at the first event, race-free)."""
     query = select(AuditChain).where(AuditChain.key == SYSTEM_CHAIN).with_for_update()
     head = unit.session.scalar(query)
     if head is None:
-        unit.session.add(AuditChain(key=SYSTEM_CHAIN, last_hash=GENESIS, updated_at=unit.now))
-        unit.session.flush()
+        insert = pg_insert if unit.session.bind.dialect.name == "postgresql" else sqlite_insert
+        unit.session.execute(
+            insert(AuditChain).values(key=SYSTEM_CHAIN, last_hash=GENESIS, updated_at=unit.now).on_conflict_do_nothing()
+        )
         head = unit.session.scalar(query)
     return head
 
@@ -221,6 +226,17 @@ def daily_heads(unit: Unit, day: date) -> dict[str, Any]:
             "event_id": e.id, "at": utc_text(e.at), "hash": e.hash,
         })
     return {"date": day.isoformat(), "heads": heads, "root": digest([[h["chain"], h["hash"]] for h in heads])}
+
+
+def export_daily_heads(unit: Unit, day: date) -> dict[str, Any]:
+    """The daily heads, for supervisors and admins; the export is itself an event of the system chain."""
+    if not unit.actor.has_role("supervisor", "admin", "system"):
+        from engine.errors import Forbidden
+
+        raise Forbidden("only supervisors and admins export the audit heads")
+    heads = daily_heads(unit, day)
+    record(unit, "audit.heads_exported", {"date": heads["date"], "root": heads["root"]})
+    return heads
 
 
 # -- timeline -------------------------------------------------------------------------------------------------

@@ -218,8 +218,7 @@ def audit_heads(day: str | None, output: str | None) -> None:
     except ValueError as exc:
         raise click.BadParameter("YYYY-MM-DD", param_hint="--date") from exc
     with core.unit() as unit:
-        heads = audit_module.daily_heads(unit, wanted)
-        audit_module.record(unit, "audit.heads_exported", {"date": heads["date"], "root": heads["root"]})
+        heads = audit_module.export_daily_heads(unit, wanted)
     text = json.dumps(heads, ensure_ascii=False, indent=2)
     if output:
         Path(output).write_text(text + "\n", encoding="utf-8")

@@ -64,3 +64,28 @@ class Timeline(Resource):
         with unit() as u:
             case = cases.visible_case(u, case_id)
             return {"case_id": case.id, "number": case.number, "items": render(audit.timeline(u, case))}
+
+
+audit_ns = Namespace("audit", path="/audit", description="全过程记录 · the audit trail's published heads")
+
+
+@audit_ns.route("/heads")
+class DailyHeads(Resource):
+    @audit_ns.param("date", "YYYY-MM-DD (China time); default yesterday")
+    @audit_ns.response(403, "supervisors and admins only")
+    def get(self):  # type: ignore[no-untyped-def]
+        """每日链头 · each chain's head at the end of a day and one root hash, to publish or anchor"""
+        from datetime import date, timedelta
+
+        from flask import request
+
+        from engine.clock import CHINA_TZ
+        from engine.errors import InvalidInput, Problem
+
+        raw = request.args.get("date")
+        try:
+            day = date.fromisoformat(raw) if raw else core().now().astimezone(CHINA_TZ).date() - timedelta(days=1)
+        except ValueError:
+            raise InvalidInput("date must be YYYY-MM-DD", [Problem("YYYY-MM-DD", field="date")]) from None
+        with unit() as u:
+            return audit.export_daily_heads(u, day)

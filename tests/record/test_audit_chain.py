@@ -208,3 +208,14 @@ def test_daily_heads_name_each_chain_and_a_root(core: Core, monkeypatch: pytest.
     assert result.exit_code == 0, result.output
     assert json.loads(out.read_text(encoding="utf-8"))["root"] == heads["root"]
     assert events(core, None)[-1].action == "audit.heads_exported"
+
+
+def test_daily_heads_over_the_api_for_supervisors(core: Core, login: Any) -> None:
+    case_id = a_case(core)
+    supervisor, officer = login("supervisor1"), login("officer1")
+    assert officer.get("/api/v1/audit/heads?date=2026-03-02").status_code == 403
+    assert supervisor.get("/api/v1/audit/heads?date=March").status_code == 422
+    body = supervisor.get("/api/v1/audit/heads?date=2026-03-02").get_json()
+    assert body["date"] == "2026-03-02" and f"case:{case_id}" in {h["chain"] for h in body["heads"]}
+    assert events(core, None)[-1].action == "audit.heads_exported"
+    assert verify(core).ok
