@@ -88,8 +88,10 @@ def manifest(unit: Unit, case: Case) -> tuple[dict[str, Any], list[tuple[str, Ca
         })
         files.append((name, lambda sha=row.sha256: storage.open(sha)))
 
-    events = [dict(audit.event_dict(e), case_id=e.case_id) for e in _case_events(unit, case.id)]
+    rows = _case_events(unit, case.id)
+    events = [dict(audit.event_dict(e), case_id=e.case_id) for e in rows]
     names = dict(unit.session.execute(select(User.id, User.name)).all())
+    done_order = {e.task_id: e.id for e in rows if e.action == "task.completed"}
     body = {
         "format": FORMAT,
         "generated_at": unit.now,
@@ -104,7 +106,7 @@ def manifest(unit: Unit, case: Case) -> tuple[dict[str, Any], list[tuple[str, Ca
             "definition_id": definition.id, "process_id": definition.process_id, "name": definition.name,
             "version": definition.version, "checksum": definition.checksum,
         },
-        "path": _path(unit, case, names),
+        "path": _path(unit, case, names, done_order),
         "documents": documents,
         "evidence": evidence,
         "custody": [render_dataclass(v) for v in custody.list_items(unit, case.id)],
@@ -125,20 +127,24 @@ def _case_events(unit: Unit, case_id: int) -> list[Any]:
     return list(unit.session.scalars(select(AuditEvent).where(AuditEvent.case_id == case_id).order_by(AuditEvent.id)))
 
 
-def _path(unit: Unit, case: Case, names: dict[int, str]) -> list[dict[str, Any]]:
-    """The steps the case went through, in order: tasks done (or cancelled) and statutory timers that ran out."""
+def _path(unit: Unit, case: Case, names: dict[int, str], done_order: dict[str | None, int]) -> list[dict[str, Any]]:
+    """The steps the case went through, in order: tasks done (or cancelled) and statutory timers that ran out.
+    Steps at the same instant keep the order of their audit events."""
     steps = [
-        {"kind": "task", "bpmn_id": t.bpmn_id, "name": t.name, "lane": t.lane, "state": t.state,
-         "at": t.completed_at or t.created_at, "by": names.get(t.completed_by) if t.completed_by else None}
+        ({"kind": "task", "bpmn_id": t.bpmn_id, "name": t.name, "lane": t.lane, "state": t.state,
+          "at": t.completed_at or t.created_at, "by": names.get(t.completed_by) if t.completed_by else None},
+         done_order.get(t.id, 1 << 62))
         for t in unit.session.scalars(select(TaskRow).where(TaskRow.case_id == case.id))
         if t.state != "ready"
     ]
     steps += [
-        {"kind": "timer", "bpmn_id": t.bpmn_id, "name": t.name, "lane": None, "state": t.status, "at": t.due_at,
-         "by": None, "legal_basis": t.legal_basis}
+        ({"kind": "timer", "bpmn_id": t.bpmn_id, "name": t.name, "lane": None, "state": t.status, "at": t.due_at,
+          "by": None, "legal_basis": t.legal_basis}, 1 << 62)
         for t in unit.session.scalars(select(TimerRow).where(TimerRow.case_id == case.id, TimerRow.status == "fired"))
     ]
-    return sorted(steps, key=lambda s: (s["at"] is None, s["at"] or datetime.min.replace(tzinfo=case.opened_at.tzinfo)))
+    earliest = datetime.min.replace(tzinfo=case.opened_at.tzinfo)
+    ordered = sorted(steps, key=lambda s: (s[0]["at"] is None, s[0]["at"] or earliest, s[1], s[0]["bpmn_id"]))
+    return [step for step, _ in ordered]
 
 
 def _zip_name(filename: str) -> str:
