@@ -51,7 +51,7 @@ sysdeps-build: ## Install what building the venv needs (libpq-dev, gcc, libmagic
 	$(PYTHON) -c 'import os, sysconfig, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' \
 	  || missing="$$missing python3-dev"; \
 	$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \
-	ldconfig -p 2>/dev/null | grep -q 'libmagic\.so\.1' || missing="$$missing libmagic1"; \
+	{ ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null; } | grep -q 'libmagic\.so\.1' || missing="$$missing libmagic1"; \
 	$(APT_INSTALL)
 
 sysdeps: sysdeps-build ## Also install the PostgreSQL server + client the tests start (15), if missing

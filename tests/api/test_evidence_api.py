@@ -306,6 +306,16 @@ def test_a_1_gb_upload_streams_with_flat_memory(sqlite_officer: tuple[Client, Co
     assert rss_growth_kib < 64 * 1024, rss_growth_kib
 
 
+def test_a_dropped_multipart_upload_leaves_nothing(officer: Client, case_id: int, core: Core) -> None:
+    head, tail = samples.multipart_frame({"title": "录像"}, "record.mp4")
+    size = 5 * 1024 * 1024
+    body = samples.GeneratedBody(head, size, tail, stop_after=3 * 1024 * 1024)  # the connection drops
+    response = send_stream(officer, "POST", f"/api/v1/cases/{case_id}/evidence", body, len(head) + size + len(tail),
+                           samples.CONTENT_TYPE)
+    assert response.status_code == 400
+    assert evidence_count(core) == 0 and stored_files(core) == []
+
+
 def test_a_body_without_its_boundary_is_refused_without_collecting_it(officer: Client, case_id: int, core: Core) -> None:
     size = 8 * 1024 * 1024
     body = samples.GeneratedBody(b"", size, b"")  # bytes, but never the declared boundary
