@@ -296,5 +296,14 @@ def efile_verify(file: str, recorded: bool) -> None:
     click.echo(f"ok: {file} matches its manifest and its audit chain")
 
 
+@evidence.command("expire-uploads")
+@click.option("--older-than-hours", default=72, show_default=True, type=int)
+def evidence_expire_uploads(older_than_hours: int) -> None:
+    """Give up resumable uploads started longer ago than this and not finished; remove their bytes."""
+    from engine.evidence.service import expire_uploads
+
+    click.echo(f"expired {expire_uploads(_core(), older_than_hours)} upload(s)")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -62,7 +62,7 @@ class EvidenceUpload(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     length: Mapped[int] = mapped_column(BigInteger)
     meta: Mapped[dict[str, Any]] = mapped_column(JSONType)
-    status: Mapped[str] = mapped_column(String(20))  # receiving | finished
+    status: Mapped[str] = mapped_column(String(20))  # receiving | finished | expired
     evidence_id: Mapped[int | None] = mapped_column(ForeignKey("evidence.id"))
 
 

@@ -331,7 +331,7 @@ def _own_upload(unit: Unit, upload_id: str) -> EvidenceUpload:
 
 def _offset(core: Core, upload: EvidenceUpload) -> int:
     if upload.status != "receiving":
-        return upload.length
+        return upload.length if upload.status == "finished" else 0
     path = part_path(core, upload.id)
     return path.stat().st_size if path.exists() else 0
 
@@ -342,7 +342,7 @@ def receive_chunk(core: Core, upload: UploadView, offset: Any, stream: BinaryIO)
     Whatever arrived before a connection drops is kept, so the client resumes from HEAD's offset.
     """
     if upload.status != "receiving":
-        raise Conflict(f"upload {upload.id} is finished")
+        raise Conflict(f"upload {upload.id} is {upload.status}")
     try:
         at = int(offset)
     except (TypeError, ValueError):
@@ -373,7 +373,7 @@ def receive_chunk(core: Core, upload: UploadView, offset: Any, stream: BinaryIO)
 def finish_upload(unit: Unit, upload_id: str) -> EvidenceView:
     upload = _own_upload(unit, upload_id)
     if upload.status != "receiving":
-        raise Conflict(f"upload {upload_id} is finished already")
+        raise Conflict(f"upload {upload_id} is {upload.status}")
     offset = _offset(unit.core, upload)
     if offset != upload.length:
         raise Conflict(f"upload {upload_id} has {offset} of {upload.length} bytes; send the rest first")
@@ -428,3 +428,20 @@ def verify_storage(core: Core, case_id: int | None = None) -> tuple[int, list[St
             problems.append(StoredMismatch(evidence_id, owner, filename,
                                            f"stored bytes have SHA-256 {found_sha} ({found_size} bytes), recorded {sha} ({size} bytes)"))
     return len(rows), problems
+
+
+def expire_uploads(core: Core, older_than_hours: int) -> int:
+    """Give up resumable uploads not finished within the time: their spooled bytes are removed."""
+    from datetime import timedelta
+
+    with core.unit() as unit:
+        cutoff = unit.now - timedelta(hours=older_than_hours)
+        stale = list(unit.session.scalars(
+            select(EvidenceUpload).where(EvidenceUpload.status == "receiving", EvidenceUpload.created_at < cutoff)
+        ))
+        for upload in stale:
+            upload.status = "expired"
+        ids = [u.id for u in stale]
+    for upload_id in ids:  # after the commit: a failed unit leaves the bytes for the next run
+        discard_part(core, upload_id)
+    return len(ids)

@@ -11,15 +11,18 @@ import tempfile
 import tracemalloc
 from collections.abc import Iterator
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from PIL import Image
 from sqlalchemy import func, select
 
 from api import create_app
 from engine import audit
+from engine.cli import main
 from engine.core import Core
 from engine.db import Database
 from engine.models import AuditEvent
@@ -243,6 +246,23 @@ def test_a_resumed_upload_ends_with_the_right_hash(officer: Client, case_id: int
     assert item["content_type"] == "video/mp4" and item["device_id"] == "DSJ-0012"
     assert officer.get(f"/api/v1/evidence/{item['id']}/content").data == whole
     assert not list((core.settings.data_dir / "uploads").iterdir())
+    problem(officer.post(f"/api/v1/uploads/{upload_id}/finish"), 409)
+
+
+def test_abandoned_uploads_expire(officer: Client, case_id: int, core: Core, clock: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    upload_id = officer.post(f"/api/v1/cases/{case_id}/uploads", json={"length": 100, "filename": "a.mp4"}).get_json()["id"]
+    assert patch(officer, upload_id, 0, samples.MP4_HEAD).status_code == 204
+    part = core.settings.data_dir / "uploads" / f"{upload_id}.part"
+    assert part.exists()
+    monkeypatch.setenv("ZHIFA_DATABASE_URL", core.db.url)
+    monkeypatch.setenv("ZHIFA_DATA_DIR", str(core.settings.data_dir))
+    monkeypatch.setenv("ZHIFA_NOW", (clock.now() + timedelta(hours=71)).isoformat())
+    assert "expired 0" in CliRunner().invoke(main, ["evidence", "expire-uploads"], catch_exceptions=False).output
+    monkeypatch.setenv("ZHIFA_NOW", (clock.now() + timedelta(hours=73)).isoformat())
+    assert "expired 1" in CliRunner().invoke(main, ["evidence", "expire-uploads"], catch_exceptions=False).output
+    assert not part.exists()
+    assert officer.get(f"/api/v1/uploads/{upload_id}").get_json()["status"] == "expired"
+    problem(patch(officer, upload_id, 100, b"x"), 409)
     problem(officer.post(f"/api/v1/uploads/{upload_id}/finish"), 409)
 
 
