@@ -43,7 +43,7 @@ help: ## Show this list of targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
 	  awk 'BEGIN {FS = ":.*## "}; {printf "  %-14s %s\n", $$1, $$2}'
 
-sysdeps-build: ## Install what building the venv needs (libpq-dev, gcc) if missing
+sysdeps-build: ## Install what building the venv needs (libpq-dev, gcc, libmagic1) if missing
 	@missing=""; \
 	command -v pg_config >/dev/null 2>&1 || missing="$$missing libpq-dev"; \
 	command -v gcc >/dev/null 2>&1 || missing="$$missing gcc"; \
@@ -51,6 +51,7 @@ sysdeps-build: ## Install what building the venv needs (libpq-dev, gcc) if missi
 	$(PYTHON) -c 'import os, sysconfig, sys; sys.exit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' \
 	  || missing="$$missing python3-dev"; \
 	$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \
+	{ ldconfig -p 2>/dev/null || /sbin/ldconfig -p 2>/dev/null; } | grep -q 'libmagic\.so\.1' || missing="$$missing libmagic1"; \
 	$(APT_INSTALL)
 
 sysdeps: sysdeps-build sysdeps-documents ## Also install the PostgreSQL server + client the tests start (15), if missing

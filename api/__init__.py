@@ -19,6 +19,7 @@ def create_app(core: Core | None = None) -> Flask:
     from .resources import discretion, inspections
     from . import feeds, public_http
     from .resources import public, publicity
+    from .resources import custody, efile, evidence
 
     core = core or Core(from_env())
     app = Flask(__name__)
@@ -32,7 +33,7 @@ def create_app(core: Core | None = None) -> Flask:
         authorizations={"bearer": {"type": "apiKey", "in": "header", "name": "Authorization"}}, security="bearer",
     )
     problems.install(app, api)
-    for module in (auth, catalogue, cases, tasks, timers, processes, discretion, inspections):
+    for module in (auth, catalogue, cases, tasks, timers, processes, discretion, inspections, evidence, efile, custody):
         api.add_namespace(module.ns)
     api.add_namespace(calendar_resource.ns)
     api.add_namespace(clock_changes_resource.ns)
@@ -41,6 +42,7 @@ def create_app(core: Core | None = None) -> Flask:
     api.add_namespace(documents.ns)
     for module in (public, publicity):
         api.add_namespace(module.ns)
+    api.add_namespace(efile.audit_ns)
     app.register_blueprint(blueprint)
     app.register_blueprint(feeds.bp)
     public_http.install(app, public_http.RateLimiter(core.clock, core.settings.public_rate_per_minute))

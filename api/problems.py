@@ -14,7 +14,9 @@ from engine.errors import (
     Forbidden,
     InvalidInput,
     NotFound,
+    TooLarge,
     Unauthenticated,
+    UnsupportedType,
     WorkflowError,
     ZhifaError,
 )
@@ -30,6 +32,8 @@ STATUS = [
     (InvalidInput, 422),
     (CalendarUnavailable, 422),
     (WorkflowError, 422),
+    (TooLarge, 413),
+    (UnsupportedType, 415),
 ]
 
 

@@ -10,6 +10,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 
+from engine import audit
 from engine.core import Principal, Unit
 from engine.errors import Forbidden, Unauthenticated
 from engine.models import AccessToken, Agency, User
@@ -48,6 +49,7 @@ def issue_token(unit: Unit, username: str, password: str) -> IssuedToken:
             token_hash=_digest(token), user_id=user.id, created_at=unit.now, expires_at=unit.now + timedelta(seconds=ttl)
         )
     )
+    audit.record(unit, "auth.login", {"username": user.username}, agency_id=user.agency_id, actor_id=user.id)
     return IssuedToken(token, ttl)
 
 

@@ -276,5 +276,129 @@ def publicity_sweep() -> None:
     click.echo(f"{changed} publication(s) changed, {delivered} webhook(s) delivered")
 
 
+@main.group()
+def audit() -> None:
+    """The hash-chained audit trail (全过程记录)."""
+
+
+@audit.command("verify")
+@click.option("--case", "case_id", type=int, help="Only this case's chain (its id).")
+def audit_verify(case_id: int | None) -> None:
+    """Recompute the chains; exit 1 naming the first broken event of each broken chain."""
+    from engine import audit as audit_module
+
+    with _core().unit() as unit:
+        result = audit_module.verify(unit, case_id)
+    for broken in result.broken:
+        click.echo(f"BROKEN {broken}", err=True)
+    if not result.ok:
+        sys.exit(1)
+    click.echo(f"ok: {result.events} event(s) in {result.chains} chain(s)")
+
+
+@audit.command("heads")
+@click.option("--date", "day", help="YYYY-MM-DD (China time); default yesterday, the last complete day.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the JSON here instead of stdout.")
+def audit_heads(day: str | None, output: str | None) -> None:
+    """Export each chain's head hash as of the end of a day, with one root hash, to publish or anchor."""
+    import json
+    from datetime import date, timedelta
+
+    from engine import audit as audit_module
+    from engine.clock import CHINA_TZ
+
+    core = _core()
+    try:
+        wanted = date.fromisoformat(day) if day else core.now().astimezone(CHINA_TZ).date() - timedelta(days=1)
+    except ValueError as exc:
+        raise click.BadParameter("YYYY-MM-DD", param_hint="--date") from exc
+    with core.unit() as unit:
+        heads = audit_module.export_daily_heads(unit, wanted)
+    text = json.dumps(heads, ensure_ascii=False, indent=2)
+    if output:
+        Path(output).write_text(text + "\n", encoding="utf-8")
+        click.echo(f"{heads['date']} root {heads['root']} -> {output}")
+    else:
+        click.echo(text)
+
+
+@main.group()
+def evidence() -> None:
+    """Evidence files in storage."""
+
+
+@evidence.command("verify")
+@click.option("--case", "case_id", type=int, help="Only this case's evidence (its id).")
+def evidence_verify(case_id: int | None) -> None:
+    """Re-hash every stored evidence file; exit 1 naming each one whose bytes changed or are missing."""
+    from engine.evidence.service import verify_storage
+
+    count, problems = verify_storage(_core(), case_id)
+    for problem in problems:
+        click.echo(f"MISMATCH {problem}", err=True)
+    if problems:
+        sys.exit(1)
+    click.echo(f"ok: {count} evidence file(s) match their SHA-256")
+
+
+@main.group()
+def efile() -> None:
+    """The electronic case file (电子卷宗)."""
+
+
+@efile.command("export")
+@click.argument("case_id", type=int)
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The ZIP to write.")
+def efile_export(case_id: int, output: str) -> None:
+    """Write a case's file (manifest, documents, evidence, audit chain, index.html) as a ZIP."""
+    import shutil
+
+    from engine import efile as efile_module
+
+    core = _core()
+    target = Path(output)
+    try:
+        with core.unit() as unit:
+            exported = efile_module.export(unit, case_id, target.resolve().parent)
+    except ZhifaError as exc:
+        _fail(exc)
+    shutil.move(exported.path, target)
+    click.echo(f"{exported.case_number}: {target} ({exported.size} bytes, SHA-256 {exported.sha256})")
+
+
+@efile.command("verify")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--recorded", is_flag=True, help="Also require the whole file's SHA-256 to be one this system recorded "
+              "(an export or the archive): catches a change to any byte, ZIP headers included.")
+def efile_verify(file: str, recorded: bool) -> None:
+    """Check every hash in an exported file and its audit chain; exit 1 naming what does not match."""
+    from engine.efile import file_sha256, verify_zip
+    from engine.efile import recorded as recorded_as
+
+    problems = verify_zip(Path(file))
+    if recorded:
+        sha = file_sha256(Path(file))
+        with _core().unit() as unit:
+            where = recorded_as(unit, sha)
+        if where is None:
+            problems.append(f"{Path(file).name}: SHA-256 {sha} is not a file this system exported or archived")
+        else:
+            click.echo(f"recorded: {where}")
+    for problem in problems:
+        click.echo(f"MISMATCH {problem}", err=True)
+    if problems:
+        sys.exit(1)
+    click.echo(f"ok: {file} matches its manifest and its audit chain")
+
+
+@evidence.command("expire-uploads")
+@click.option("--older-than-hours", default=72, show_default=True, type=int)
+def evidence_expire_uploads(older_than_hours: int) -> None:
+    """Give up resumable uploads started longer ago than this and not finished; remove their bytes."""
+    from engine.evidence.service import expire_uploads
+
+    click.echo(f"expired {expire_uploads(_core(), older_than_hours)} upload(s)")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -82,3 +82,15 @@ class WorkflowError(ZhifaError):
     """The workflow engine could not proceed (script or expression failure at run time)."""
 
     title = "Workflow error"
+
+
+class TooLarge(ZhifaError):
+    """More bytes than the configured limit allows (maps to 413); nothing was stored."""
+
+    title = "Too large"
+
+
+class UnsupportedType(ZhifaError):
+    """The content type detected from the bytes is not allowed (maps to 415); nothing was stored."""
+
+    title = "Unsupported media type"

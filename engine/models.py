@@ -267,8 +267,13 @@ class AuditEvent(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    data_digest: Mapped[str] = mapped_column(String(64))  # SHA-256 of the canonical JSON of detail
+
+
 from engine import calendar_models  # noqa: E402,F401
 from engine import discretion_models  # noqa: E402,F401
 from engine.documents import models as _document_models  # noqa: E402,F401
 from engine.publicity import models as publicity_models  # noqa: E402,F401
 from engine import inspection_models  # noqa: E402,F401
+from engine import record_models  # noqa: E402,F401  (full-process record: evidence, archives, chain heads)

@@ -29,6 +29,11 @@ class Settings:
     calendar_refresh_seconds: int = 60  # ZHIFA_CALENDAR_REFRESH_SECONDS: how often holiday years are re-read
     public_rate_per_minute: int = 120  # ZHIFA_PUBLIC_RATE_PER_MINUTE: per client IP, public API and feeds
     webhook_allow_private: bool = False  # ZHIFA_WEBHOOK_ALLOW_PRIVATE=1: deliver to loopback/private addresses
+    max_evidence_bytes: int = 2 * 1024**3  # ZHIFA_MAX_EVIDENCE_BYTES: one evidence file (default 2 GiB)
+    evidence_storage: str = "local"  # ZHIFA_EVIDENCE_STORAGE: local (under ZHIFA_DATA_DIR/evidence) | s3
+    s3_endpoint_url: str | None = None  # ZHIFA_S3_ENDPOINT_URL: an S3-compatible server (credentials: AWS_*)
+    s3_bucket: str = "zhifa-evidence"  # ZHIFA_S3_BUCKET
+    s3_prefix: str = "evidence/"  # ZHIFA_S3_PREFIX
 
     @property
     def is_sqlite(self) -> bool:
@@ -54,6 +59,11 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         calendar_refresh_seconds=int(env.get("ZHIFA_CALENDAR_REFRESH_SECONDS", 60)),
         public_rate_per_minute=int(env.get("ZHIFA_PUBLIC_RATE_PER_MINUTE", 120)),
         webhook_allow_private=env.get("ZHIFA_WEBHOOK_ALLOW_PRIVATE", "") == "1",
+        max_evidence_bytes=int(env.get("ZHIFA_MAX_EVIDENCE_BYTES", 2 * 1024**3)),
+        evidence_storage=env.get("ZHIFA_EVIDENCE_STORAGE", "local"),
+        s3_endpoint_url=env.get("ZHIFA_S3_ENDPOINT_URL") or None,
+        s3_bucket=env.get("ZHIFA_S3_BUCKET", "zhifa-evidence"),
+        s3_prefix=env.get("ZHIFA_S3_PREFIX", "evidence/"),
     )
 
 

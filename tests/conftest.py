@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import pytest
-from sqlalchemy import delete
+from sqlalchemy import delete, text
 
 from engine.clock import CHINA_TZ, FrozenClock
 from engine.core import Core
@@ -25,17 +25,31 @@ from engine.discretion_models import DiscretionDeviation
 from engine.documents.models import Document, DocumentContent, DocumentSequence
 from engine.publicity import models as publicity_models
 from engine.inspection_models import InspectionDraw, InspectionReferral, InspectionSubject
+from engine.record_models import AuditChain, CaseArchive, CustodyEvent, CustodyItem, Evidence, EvidenceUpload
 from engine.seed import seed_demo
 from engine.settings import from_env
 
 PASSWORD = "test-password"
 START = datetime(2026, 3, 2, 9, 0, tzinfo=CHINA_TZ)  # a Monday
 CASE_TABLES = (
-    TimerRow, TaskRow, ProcessInstance, CaseOfficer, AuditEvent, AccessToken, Case, CaseSequence, CalendarYear,
-    DiscretionDeviation, InspectionDraw, InspectionSubject, InspectionReferral,
+    # rows that refer to cases first
+    CustodyEvent, CustodyItem, EvidenceUpload, Evidence, CaseArchive, DocumentContent, Document, DocumentSequence,
+    *publicity_models.CASE_OWNED,
+    TimerRow, TaskRow, ProcessInstance, CaseOfficer, AuditEvent, AccessToken, Case, CaseSequence, AuditChain,
+    CalendarYear, DiscretionDeviation, InspectionDraw, InspectionSubject, InspectionReferral,
 )
-# Documents and publicity rows refer to cases, so they are emptied first.
-CASE_TABLES = (DocumentContent, Document, DocumentSequence, *publicity_models.CASE_OWNED, *CASE_TABLES)
+# Append-only tables (audit_events, evidence, custody_events: on PostgreSQL a trigger refuses UPDATE and DELETE)
+# and the tables that refer to them: the tests reset them with TRUNCATE, which the trigger does not see. It is
+# a privilege of the tables' owner, not something the application ever does.
+APPEND_ONLY_TABLES = ("audit_events", "evidence", "evidence_uploads", "custody_events", "custody_items")
+
+
+def empty_case_tables(session: Any) -> None:
+    """Remove every case, its record and the audit chains: the state right after seeding, minus its events."""
+    if session.bind.dialect.name == "postgresql":
+        session.execute(text(f"TRUNCATE {', '.join(APPEND_ONLY_TABLES)}"))
+    for table in CASE_TABLES:
+        session.execute(delete(table))
 
 # Fast password hashing in tests only: the production parameters are argon2's defaults.
 import engine.accounts as _accounts  # noqa: E402
@@ -83,8 +97,7 @@ def database(request: pytest.FixtureRequest) -> Iterator[Database]:
     db: Database = request.getfixturevalue(f"{request.param}_db")
     yield db
     with db.transaction() as session:
-        for table in CASE_TABLES:
-            session.execute(delete(table))
+        empty_case_tables(session)
 
 
 @pytest.fixture

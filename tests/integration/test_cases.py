@@ -31,7 +31,7 @@ from engine.models import (
     TimerRow,
     User,
 )
-from tests.conftest import CASE_TABLES, START
+from tests.conftest import START, empty_case_tables
 
 PRICE_TAGS = "440201003001"
 ORGANIZATION = {"type": "organization", "name": "广州市天河区示例便利店有限公司", "credit_code": "91350100M000100Y43"}
@@ -188,8 +188,7 @@ def matter_without_competence(core: Core) -> Iterator[str]:
                                 penalty_basis=None, process_id="general_punishment", domain="测试"))
     yield code
     with core.unit() as unit:
-        for table in CASE_TABLES:
-            unit.session.execute(delete(table))
+        empty_case_tables(unit.session)
         unit.session.execute(delete(AgencyMatter).where(AgencyMatter.matter_code == code))
         unit.session.execute(delete(Matter).where(Matter.code == code))
 

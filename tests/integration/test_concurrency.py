@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import func, select, text
 
 from engine import cases, tasks
 from engine.accounts import principal_for_username
@@ -25,7 +25,7 @@ from engine.demo import STEP_DATA
 from engine.errors import Conflict
 from engine.models import AuditEvent, Case, CaseSequence, TaskRow, User
 from engine.settings import from_env
-from tests.conftest import CASE_TABLES, START
+from tests.conftest import START, empty_case_tables
 
 pytestmark = pytest.mark.postgres
 
@@ -39,8 +39,7 @@ def pg_core(postgres_db: Database, tmp_path: Path) -> Iterator[Core]:
     settings = replace(from_env({}), database_url=postgres_db.url, data_dir=tmp_path, token_ttl_seconds=400 * 86400)
     yield Core(settings, clock=FrozenClock(START), db=postgres_db)
     with postgres_db.transaction() as session:
-        for table in CASE_TABLES:
-            session.execute(delete(table))
+        empty_case_tables(session)
 
 
 def run_together(workers: list[Callable[[], Any]]) -> list[tuple[str, Any]]:

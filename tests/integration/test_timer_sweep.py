@@ -2,13 +2,13 @@
 transaction holds (FOR UPDATE SKIP LOCKED) instead of waiting for them."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Iterator
 
 import pytest
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from engine.clock import CHINA_TZ, FrozenClock
 from engine.core import Core
@@ -17,7 +17,7 @@ from engine.demo import open_demo_case
 from engine.models import Case, TimerRow
 from engine.settings import from_env
 from engine.timers import run_due
-from tests.conftest import CASE_TABLES, START
+from tests.conftest import START, empty_case_tables
 
 PARTY = {"type": "person", "name": "王小明", "id_number": "11010519491231002X"}
 
@@ -27,8 +27,7 @@ def pg_core(postgres_db: Database, tmp_path: Path) -> Iterator[Core]:
     settings = replace(from_env({}), database_url=postgres_db.url, data_dir=tmp_path)
     yield Core(settings, clock=FrozenClock(START), db=postgres_db)
     with postgres_db.transaction() as session:
-        for table in CASE_TABLES:
-            session.execute(delete(table))
+        empty_case_tables(session)
 
 
 def p2_status(core: Core, case_id: int) -> str:

@@ -24,7 +24,7 @@ from engine.core import Core
 from engine.db import Database
 from engine.models import DefinitionFile, ProcessDefinition
 from engine.settings import from_env
-from tests.conftest import CASE_TABLES, PASSWORD, START
+from tests.conftest import PASSWORD, START, empty_case_tables
 
 CHROMIUM = "/usr/bin/chromium"
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
@@ -77,8 +77,7 @@ def server(postgres_db: Database, tmp_path: Path) -> Iterator[Server]:
     yield running
     running.stop()
     with postgres_db.transaction() as session:
-        for table in CASE_TABLES:
-            session.execute(delete(table))
+        empty_case_tables(session)
         # Versions deployed from the modeler go too: other tests expect the seeded procedures.
         session.execute(delete(DefinitionFile).where(DefinitionFile.definition_id > seeded))
         session.execute(delete(ProcessDefinition).where(ProcessDefinition.id > seeded))
