@@ -115,3 +115,70 @@ def test_the_decision_template_numbers_each_outcome_as_its_own_type(decision: st
     context = {**sample_context("punishment_decision.html.j2"), "decision": decision, "transfer_target": "广州市公安局天河区分局"}
     result = rendering.render_html("punishment_decision.html.j2", (TEMPLATES / "punishment_decision.html.j2").read_text(encoding="utf-8"), context)
     assert (result.title, result.doc_type, result.number_word) == (title, doc_type, word)
+
+
+# The documents of the other procedures that depend on the data: each measure, and a refused approval, is its own
+# type with its own word; the two 催告书 (the agency enforces itself / applies to the court) are one type.
+VARIANTS = [
+    ("seizure_decision", {"measure_type": "seal"}, "查封决定书", "seal_decision", "封"),
+    ("seizure_decision", {"measure_type": "detain"}, "扣押决定书", "detention_decision", "扣"),
+    ("release_decision", {"measure_type": "seal"}, "解除查封决定书", "seal_release", "解封"),
+    ("release_decision", {"measure_type": "detain"}, "解除扣押决定书", "detention_release", "解扣"),
+    ("extension_notice", {"measure_type": "seal"}, "延长查封（扣押）期限通知书", "seal_extension", "延封"),
+    ("extension_notice", {"measure_type": "detain"}, "延长查封（扣押）期限通知书", "detention_extension", "延扣"),
+    ("extension_notice", {"extension_approved": False}, "延长扣押期限审批表", "extension_approval", "延审"),
+    ("preservation_handling_decision", {"handling_approved": True}, "先行登记保存物品处理决定书", "preservation_handling_decision", "保处"),
+    ("preservation_handling_decision", {"handling_approved": False}, "先行登记保存物品处理审批表", "preservation_handling_approval", "保审"),
+    ("agency_reminder", {}, "催告书", "enforcement_reminder", "催"),
+    ("enforcement_reminder", {}, "催告书", "enforcement_reminder", "催"),
+]
+
+
+def render_variant(name: str, overrides: dict[str, Any]) -> rendering.Rendered:
+    source = (TEMPLATES / f"{name}{rendering.TEMPLATE_SUFFIX}").read_text(encoding="utf-8")
+    return rendering.render_html(name, source, {**sample_context(name), **overrides})
+
+
+@pytest.mark.parametrize("name, overrides, title, doc_type, word", VARIANTS)
+def test_the_procedure_documents_number_each_variant_as_its_own_type(name, overrides, title, doc_type, word) -> None:
+    result = render_variant(name, overrides)
+    assert (result.title, result.doc_type, result.number_word) == (title, doc_type, word)
+    assert sample_context(name)["party"]["name"] in pdf_text(rendering.to_pdf(result.html))
+
+
+def test_types_and_number_words_correspond_one_to_one_across_variants() -> None:
+    pairs = {(rendered(n).doc_type, rendered(n).number_word) for n in NAMES}
+    pairs |= {(doc_type, word) for _, _, _, doc_type, word in VARIANTS}
+    pairs |= {("no_punishment_decision", "不罚"), ("transfer_letter", "移"), ("not_filing_approval", "不立")}
+    assert len({t for t, _ in pairs}) == len(pairs) == len({w for _, w in pairs})
+
+
+def test_the_on_the_spot_decision_carries_what_apl_article_52_requires() -> None:
+    text = pdf_text(rendering.to_pdf(rendered("onsite_punishment_decision.html.j2").html))
+    for required in (
+        "在经营场所销售的12种预包装食品未标示价格", "《中华人民共和国价格法》第十三条第一款",  # the violation
+        "警告、罚款", "罚款人民币500.00元", "《价格违法行为行政处罚规定》第十三条",  # kind, amount and basis
+        "2026年3月20日10:30", "广州市天河区示例路1号店内",  # time and place
+        "六十日内向广州市天河区人民政府申请行政复议", "六个月内依法向有管辖权的人民法院提起行政诉讼",  # remedies
+        "张明（执法证号44010600101）", "粤市监当罚No.0012345",  # officers' signature; the pre-printed form
+    ):
+        assert required in text, required
+
+
+def test_the_coercive_decisions_carry_address_remedies_and_seal() -> None:
+    for name in ("seizure_decision", "enforcement_decision", "substitute_decision"):
+        text = pdf_text(rendering.to_pdf(rendered(f"{name}.html.j2").html))
+        for required in ("广州市天河区示例路1号", "六十日内向广州市天河区人民政府申请行政复议", "六个月内依法向有管辖权的人民法院提起行政诉讼",
+                         "（印章）2026年3月20日"):
+            assert required in text, (name, required)
+    substitute = pdf_text(rendering.to_pdf(rendered("substitute_decision.html.j2").html))
+    assert "代履行时间" in substitute and "广州市某某广告工程有限公司" in substitute and "3000.00" in substitute
+
+
+def test_later_documents_cite_the_numbers_the_case_issued() -> None:
+    release = pdf_text(rendering.to_pdf(render_variant("release_decision", {"issued": {"detention_decision": "穗天市监扣〔2026〕9号"}}).html))
+    assert "穗天市监扣〔2026〕9号扣押决定书" in release
+    typed = pdf_text(rendering.to_pdf(render_variant("release_decision", {"issued": {}}).html))
+    assert "穗天市监扣〔2026〕1号扣押决定书" in typed  # not issued in this case: the number the officer recorded
+    application = pdf_text(rendering.to_pdf(render_variant("enforcement_application", {"issued": {"enforcement_reminder": "穗天市监催〔2026〕7号"}}).html))
+    assert "送达穗天市监催〔2026〕7号催告书" in application and "此致广州市天河区人民法院" in application
