@@ -106,11 +106,11 @@ def timers() -> None:
 def timers_run(once: bool) -> None:
     """Fire due timers (once, or every ZHIFA_TIMER_SWEEP_SECONDS)."""
     from engine.server import run_scheduler_forever
-    from engine.timers import run_due
+    from engine.timers import catch_up
 
     core = _core()
     if once:
-        advanced = run_due(core)
+        advanced = catch_up(core)
         click.echo(f"fired timers in {advanced} case(s)")
         return
     run_scheduler_forever(core)

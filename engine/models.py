@@ -267,3 +267,4 @@ class AuditEvent(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+from engine.supervision import models as supervision_models  # noqa: E402,F401

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, exists, func, or_, select
 
 from engine import audit, instances
 from engine.core import Core, Unit
@@ -87,36 +87,71 @@ def list_timers(
     return [timer_view(row, number, as_of) for row, number in rows], total
 
 
-def run_due(core: Core, *, limit: int = 500) -> int:
-    """Fire every timer due as of the clock, each case in its own transaction. Returns cases advanced."""
+def run_due(core: Core, *, limit: int = 500, worker: str | None = None) -> int:
+    """Fire every timer due as of the clock, each case in its own transaction. Returns cases advanced.
+
+    A case that fails is rolled back, retried later with backoff and, once its attempts run out,
+    surfaced as an incident (engine.supervision.incidents); the other cases go on.
+    """
+    return _sweep_batch(core, limit, worker)[1]
+
+
+def catch_up(core: Core, *, limit: int = 500, worker: str | None = None, max_batches: int = 1000) -> int:
+    """Fire everything due, batch after batch (also what fell due while no sweep ran, at start-up)."""
+    total = 0
+    for _ in range(max_batches):
+        selected, advanced = _sweep_batch(core, limit, worker)
+        total += advanced
+        if selected < limit or advanced == 0:  # all done, or the rest is locked elsewhere or backing off
+            break
+    return total
+
+
+def _sweep_batch(core: Core, limit: int, worker: str | None) -> tuple[int, int]:
+    from engine.supervision import incidents
+
+    worker = worker or incidents.worker_name()
     advanced = 0
-    for case_id in _due_case_ids(core, limit):
+    case_ids = _due_case_ids(core, limit)
+    for case_id in case_ids:
         try:
             with core.unit() as unit:
-                if _advance_case(unit, case_id):
+                if _advance_case(unit, case_id, worker):
                     advanced += 1
-        except ZhifaError as exc:  # one broken case must not stop the others
-            log.error("timers of case %s could not fire: %s", case_id, exc.detail)
-    return advanced
+        except Exception as exc:  # one broken case must not stop the others
+            detail = exc.detail if isinstance(exc, ZhifaError) else f"{type(exc).__name__}: {exc}"
+            log.error("timers of case %s could not fire: %s", case_id, detail)
+            incidents.record_failure(core, case_id, detail)
+    return len(case_ids), advanced
 
 
 def _due_case_ids(core: Core, limit: int) -> list[int]:
+    from engine.supervision.models import TimerIncident
+
     with core.unit() as unit:
+        backing_off = exists().where(
+            TimerIncident.case_id == TimerRow.case_id, TimerIncident.status != "resolved",
+            TimerIncident.next_attempt_at > unit.now,
+        )
         query = (
             select(TimerRow.case_id)
-            .where(TimerRow.status == "waiting", TimerRow.due_at <= unit.now)
+            .where(TimerRow.status == "waiting", TimerRow.due_at <= unit.now, ~backing_off)
             .order_by(TimerRow.due_at)
             .limit(limit)
         )
         return list(dict.fromkeys(unit.session.scalars(query)))
 
 
-def _advance_case(unit: Unit, case_id: int) -> bool:
+def _advance_case(unit: Unit, case_id: int, worker: str) -> bool:
+    from engine.supervision import incidents
+
     case = instances.try_lock_case(unit, case_id)
     if case is None:  # another sweep or a request holds the case; what is still due fires next sweep
         return False
     due = unit.session.scalars(
-        select(TimerRow).where(TimerRow.case_id == case_id, TimerRow.status == "waiting", TimerRow.due_at <= unit.now)
+        select(TimerRow)
+        .where(TimerRow.case_id == case_id, TimerRow.status == "waiting", TimerRow.due_at <= unit.now)
+        .with_for_update(skip_locked=True)
     ).all()
     if not due:  # another worker fired them while we waited for the lock
         return False
@@ -126,10 +161,12 @@ def _advance_case(unit: Unit, case_id: int) -> bool:
     instances.save(unit, case, instance)
     for bpmn_id in fired:
         row = names.get(bpmn_id)
+        lateness = incidents.record_firing(unit, row, worker) if row is not None else None
         audit.record(
             unit, "timer.fired",
             {"bpmn_id": bpmn_id, "legal_basis": row.legal_basis if row else None,
-             "due_at": row.due_at.isoformat() if row and row.due_at else None},
+             "due_at": row.due_at.isoformat() if row and row.due_at else None, "lateness_ms": lateness},
             case=case,
         )
+    incidents.resolve(unit, case_id)
     return bool(fired)
