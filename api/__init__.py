@@ -14,6 +14,7 @@ def create_app(core: Core | None = None) -> Flask:
 
     from . import problems
     from .resources import auth, cases, catalogue, processes, tasks, timers
+    from .resources import supervision
 
     core = core or Core(from_env())
     app = Flask(__name__)
@@ -27,7 +28,7 @@ def create_app(core: Core | None = None) -> Flask:
         authorizations={"bearer": {"type": "apiKey", "in": "header", "name": "Authorization"}}, security="bearer",
     )
     problems.install(app, api)
-    for module in (auth, catalogue, cases, tasks, timers, processes):
+    for module in (auth, catalogue, cases, tasks, timers, processes, supervision):
         api.add_namespace(module.ns)
     app.register_blueprint(blueprint)
     return app

@@ -16,6 +16,7 @@ from engine import audit, instances
 from engine.core import Core, Unit
 from engine.errors import InvalidInput, Problem, ZhifaError
 from engine.models import Agency, Case, TimerRow
+from engine.supervision import monitoring
 
 log = logging.getLogger("zhifa.timers")
 STATUSES = ("pending", "overdue", "fired", "met", "breached")
@@ -37,14 +38,17 @@ class TimerView:
     limit: dict[str, Any]
     status: str
     provisional: bool
+    colour: str | None = None  # green | yellow | red while waiting (engine.supervision.monitoring)
 
 
-def timer_view(row: TimerRow, case_number: str, as_of: datetime) -> TimerView:
+def timer_view(row: TimerRow, case_number: str, as_of: datetime, cutoffs: dict[str | None, datetime] | None = None) -> TimerView:
+    status = _status(row, as_of)
+    colour = monitoring.colour_of(status, row.due_at, row.kind, cutoffs) if cutoffs else None
     return TimerView(
         id=row.id, case_id=row.case_id, case_number=case_number, agency_id=row.agency_id, name=row.name,
         bpmn_id=row.bpmn_id, task_name=row.task_name, kind=row.kind, due_at=row.due_at, started_at=row.started_at,
         legal_basis=row.legal_basis, limit={"amount": row.limit_amount, "unit": row.limit_unit},
-        status=_status(row, as_of), provisional=row.provisional,
+        status=status, provisional=row.provisional, colour=colour,
     )
 
 
@@ -64,9 +68,13 @@ def _status_filter(status: str, as_of: datetime) -> Any:
 
 def list_timers(
     unit: Unit, *, status: str | None = None, as_of: datetime | None = None, agency_id: int | None = None,
-    case_id: int | None = None, page: int = 1, per_page: int = 50,
+    case_id: int | None = None, page: int = 1, per_page: int = 50, level: str | None = None,
+    matter_code: str | None = None, officer_id: int | None = None, due_within: int | None = None,
+    colour: str | None = None,
 ) -> tuple[list[TimerView], int]:
-    from engine.cases import check_visible, scope_filter
+    """Timers in the actor's scope as of a moment; `agency_id` means that agency's subtree, `due_within`
+    waiting timers due within that many working days, `colour` the yellow/red warning state."""
+    from engine.cases import scope_filter
 
     as_of = as_of or unit.now
     query = select(TimerRow, Case.number).join(Case, Case.id == TimerRow.case_id).join(Agency, Agency.id == TimerRow.agency_id)
@@ -76,15 +84,28 @@ def list_timers(
             raise InvalidInput(f"unknown status {status!r}", [Problem(f"one of {', '.join(STATUSES)}", field="status")])
         query = query.where(_status_filter(status, as_of))
     if agency_id is not None:
-        check_visible(unit, agency_id)
-        query = query.where(TimerRow.agency_id == agency_id)
+        query = query.where(Agency.path.startswith(monitoring.subtree_path(unit, agency_id)))
     if case_id is not None:
         query = query.where(TimerRow.case_id == case_id)
+    if level:
+        query = query.where(Agency.level == monitoring.level_arg(level))
+    if matter_code:
+        query = query.where(Case.matter_code == matter_code)
+    if officer_id is not None:
+        query = query.where(monitoring.officer_filter(officer_id))
+    if due_within is not None:
+        query = query.where(
+            TimerRow.status == "waiting", TimerRow.due_at > as_of,
+            TimerRow.due_at <= monitoring.within_working_days(unit, as_of, due_within),
+        )
+    if colour:
+        query = query.where(monitoring.colour_condition(unit, colour, as_of))
     total = unit.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = unit.session.execute(
         query.order_by(TimerRow.due_at, TimerRow.id).offset((page - 1) * per_page).limit(per_page)
     ).all()
-    return [timer_view(row, number, as_of) for row, number in rows], total
+    cutoffs = monitoring.cutoffs(unit, as_of)
+    return [timer_view(row, number, as_of, cutoffs) for row, number in rows], total
 
 
 def run_due(core: Core, *, limit: int = 500, worker: str | None = None) -> int:

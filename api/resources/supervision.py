@@ -1,0 +1,83 @@
+"""Supervision: monitoring aggregates, timer incidents and lateness, compliance alerts, indicators."""
+from __future__ import annotations
+
+from flask import request
+from flask_restx import Namespace, Resource
+
+from engine.supervision import incidents, monitoring
+
+from ..context import int_arg, page, render, unit
+
+ns = Namespace("supervision", path="/supervision", description="执法监督 · supervision")
+
+
+def _as_of():  # type: ignore[no-untyped-def]
+    return monitoring.as_of_instant(request.args.get("as_of"))
+
+
+def _due_within():  # type: ignore[no-untyped-def]
+    return monitoring.working_days_arg(request.args.get("due_within"), "due_within")
+
+
+@ns.route("/overview")
+class Overview(Resource):
+    @ns.param("agency_id", "an agency in your scope (default: your scope's root); drill down by passing a child's id")
+    @ns.param("as_of", "YYYY-MM-DD or ISO 8601 with offset (default: now)")
+    @ns.param("due_within", "also count waiting timers due within N working days")
+    @ns.param("matter_code", "")
+    def get(self):  # type: ignore[no-untyped-def]
+        """监督总览 · open cases, pending / yellow / red timers of an agency subtree and of each child agency"""
+        as_of, due_within = _as_of(), _due_within()
+        with unit() as u:
+            return render(monitoring.overview(
+                u, agency_id=int_arg("agency_id"), as_of=as_of, due_within=due_within,
+                matter_code=request.args.get("matter_code") or None,
+            ))
+
+
+@ns.route("/officers")
+class Officers(Resource):
+    @ns.param("agency_id", "an agency in your scope (its subtree)")
+    @ns.param("as_of", "")
+    @ns.param("due_within", "")
+    def get(self):  # type: ignore[no-untyped-def]
+        """执法人员统计 · the same counts per assigned officer, most overdue first"""
+        as_of, due_within = _as_of(), _due_within()
+        page_no, per_page = int_arg("page", 1), int_arg("per_page", 50, maximum=500)
+        with unit() as u:
+            items, total = monitoring.per_officer(
+                u, agency_id=int_arg("agency_id"), as_of=as_of, due_within=due_within, page=page_no, per_page=per_page,
+            )
+        return page(items, total, page_no, per_page)
+
+
+@ns.route("/stages")
+class Stages(Resource):
+    @ns.param("agency_id", "")
+    @ns.param("as_of", "")
+    def get(self):  # type: ignore[no-untyped-def]
+        """环节分布 · user tasks open as of a date, per procedure step"""
+        as_of = _as_of()
+        with unit() as u:
+            return {"items": render(monitoring.pending_by_stage(u, agency_id=int_arg("agency_id"), as_of=as_of))}
+
+
+@ns.route("/incidents")
+class Incidents(Resource):
+    @ns.param("status", "retrying | incident | resolved (default: not resolved)")
+    def get(self):  # type: ignore[no-untyped-def]
+        """定时器故障 · cases whose due timers could not fire (supervisors, admins)"""
+        with unit() as u:
+            return {"items": render(incidents.list_incidents(u, status=request.args.get("status") or None))}
+
+
+@ns.route("/timers/lateness")
+class Lateness(Resource):
+    @ns.param("since", "fired at or after (date or instant)")
+    @ns.param("until", "fired before (date or instant)")
+    def get(self):  # type: ignore[no-untyped-def]
+        """定时器延迟 · lateness (fired - due) of fired timers: count, mean, p50, p95, p99, max in ms"""
+        since = monitoring.as_of_instant(request.args.get("since"), field="since")
+        until = monitoring.as_of_instant(request.args.get("until"), field="until")
+        with unit() as u:
+            return incidents.lateness_report(u, since, until)
