@@ -11,6 +11,7 @@ from engine.core import Unit
 from engine.errors import NotFound, ZhifaError
 from engine.models import Case, ProcessDefinition, ProcessInstance, TaskRow, TimerRow
 from engine.spiff import Instance, TaskView, TimerView
+from engine.supervision import compliance
 
 CLOSED_STATES = ("completed", "cancelled")
 
@@ -78,6 +79,7 @@ def save(unit: Unit, case: Case, instance: Instance, *, completed_by: int | None
         case.status = "closed"
         case.closed_at = unit.now
         case.outcome = str(instance.data.get("outcome") or "") or None
+    compliance.after_save(unit, case)
 
 
 def _sync_tasks(

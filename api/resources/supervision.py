@@ -81,3 +81,55 @@ class Lateness(Resource):
         until = monitoring.as_of_instant(request.args.get("until"), field="until")
         with unit() as u:
             return incidents.lateness_report(u, since, until)
+
+
+@ns.route("/rules")
+class Rules(Resource):
+    def get(self):  # type: ignore[no-untyped-def]
+        """合规规则 · the compliance rules with their citations"""
+        from engine.supervision.compliance import RULES
+
+        return {"items": [{"id": r.id, "title": r.title, "severity": r.severity, "basis": r.basis} for r in RULES]}
+
+
+@ns.route("/alerts")
+class Alerts(Resource):
+    @ns.param("status", "open | acknowledged | dismissed | escalated")
+    @ns.param("rule", "a rule id (GET /supervision/rules)")
+    @ns.param("agency_id", "an agency in your scope: its subtree")
+    @ns.param("case_id", "")
+    def get(self):  # type: ignore[no-untyped-def]
+        """合规预警 · alerts of the agencies you supervise"""
+        from engine.supervision import compliance
+
+        page_no, per_page = int_arg("page", 1), int_arg("per_page", 50, maximum=500)
+        with unit() as u:
+            items, total = compliance.list_alerts(
+                u, status=request.args.get("status") or None, rule=request.args.get("rule") or None,
+                agency_id=int_arg("agency_id"), case_id=int_arg("case_id"), page=page_no, per_page=per_page,
+            )
+        return page(items, total, page_no, per_page)
+
+
+@ns.route("/alerts/<int:alert_id>/<string:action>")
+class AlertAction(Resource):
+    @ns.doc(params={"action": "acknowledge | dismiss (body: reason, required) | escalate (body: reason, optional)"})
+    def post(self, alert_id: int, action: str):  # type: ignore[no-untyped-def]
+        """处理预警 · acknowledge, dismiss with a reason, or escalate an alert"""
+        from engine.supervision import compliance
+
+        body = request.get_json(silent=True)
+        reason = body.get("reason") if isinstance(body, dict) else None
+        with unit() as u:
+            return render(compliance.handle_alert(u, alert_id, action, reason))
+
+
+@ns.route("/compliance/evaluate")
+class Evaluate(Resource):
+    @ns.param("agency_id", "an agency in your scope (default: your whole scope)")
+    def post(self):  # type: ignore[no-untyped-def]
+        """合规检查 · run the rules now over the existing cases (e.g. after the catalogue changed)"""
+        from engine.supervision import compliance
+
+        with unit() as u:
+            return {"new_alerts": compliance.evaluate_scope(u, int_arg("agency_id"))}
