@@ -133,3 +133,38 @@ class Evaluate(Resource):
 
         with unit() as u:
             return {"new_alerts": compliance.evaluate_scope(u, int_arg("agency_id"))}
+
+
+def _indicators():  # type: ignore[no-untyped-def]
+    from engine.supervision import indicators
+
+    start, end = indicators.period_arg(request.args.get("from"), request.args.get("to"))
+    with unit() as u:
+        return indicators, indicators.indicators(u, start, end, agency_id=int_arg("agency_id"))
+
+
+@ns.route("/indicators")
+class IndicatorsResource(Resource):
+    @ns.param("from", "first day of the period, YYYY-MM-DD (required)")
+    @ns.param("to", "last day of the period, YYYY-MM-DD (required)")
+    @ns.param("agency_id", "an agency in your scope (default: your scope's root); rows per child agency")
+    def get(self):  # type: ignore[no-untyped-def]
+        """执法监督指标 · indicators per period: counts and rates for an agency subtree and each child"""
+        return render(_indicators()[1])
+
+
+@ns.route("/indicators.xlsx")
+class IndicatorsXlsx(Resource):
+    @ns.param("from", "")
+    @ns.param("to", "")
+    @ns.param("agency_id", "")
+    @ns.produces(["application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"])
+    def get(self):  # type: ignore[no-untyped-def]
+        """指标导出 · the same numbers as an Excel workbook"""
+        from flask import Response
+
+        module, found = _indicators()
+        return Response(
+            module.to_xlsx(found), mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            headers={"Content-Disposition": f"attachment; filename=indicators-{found.period['from']}-{found.period['to']}.xlsx"},
+        )
