@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, select
+from sqlalchemy import and_, event, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from engine import audit
@@ -241,15 +243,14 @@ def _before_commit(session: Session) -> None:
         return
     unit, case_ids = pending
     for case_id in sorted(case_ids):
-        try:
-            with session.begin_nested():  # a broken rule must not undo the step it looks at
-                evaluate_case(unit, case_id)
-        except Exception:  # logged, and the case is checked again at its next step or on demand
-            log.exception("compliance rules failed on case %s", case_id)
+        evaluate_case(unit, case_id)
 
 
-def evaluate_case(unit: Unit, case_id: int) -> list[ComplianceAlert]:
-    """Run every rule on one case; store and return the alerts that are new."""
+def evaluate_case(unit: Unit, case_id: int) -> list[tuple[str, str]]:
+    """Run every rule on one case; store the alerts that are new and return their (rule, subject).
+
+    Inserted with ON CONFLICT DO NOTHING on (rule, case, subject): an on-demand run and a step of the
+    same case may race without locking the case and without failing either."""
     facts = _facts(unit, case_id)
     if facts is None:
         return []
@@ -258,35 +259,46 @@ def evaluate_case(unit: Unit, case_id: int) -> list[ComplianceAlert]:
     )}
     new = []
     for rule in RULES:
-        for v in rule.check(facts):
+        for v in _checked(rule, facts):
             if (rule.id, v.subject) in known:
                 continue
             known.add((rule.id, v.subject))
-            alert = ComplianceAlert(
+            insert = pg_insert if unit.session.bind.dialect.name == "postgresql" else sqlite_insert
+            result = unit.session.execute(insert(ComplianceAlert).values(
                 rule=rule.id, case_id=case_id, agency_id=facts.case.agency_id, officer_id=v.officer_id or facts.first_officer,
                 subject=v.subject, severity=rule.severity, basis=v.basis or rule.basis, message=v.message,
                 detected_at=facts.now, status="open", detail=v.detail,
-            )
-            unit.session.add(alert)
-            new.append(alert)
-    if new:
-        unit.session.flush()
+            ).on_conflict_do_nothing(index_elements=["rule", "case_id", "subject"]))
+            if result.rowcount:
+                new.append((rule.id, v.subject))
     return new
+
+
+def _checked(rule: Rule, facts: Facts) -> list[Violation]:
+    """A broken rule is logged and skipped: it must not undo the step it looks at."""
+    try:
+        return list(rule.check(facts))
+    except Exception:  # the case is checked again at its next step or on demand
+        log.exception("compliance rule %s failed on case %s", rule.id, facts.case.id)
+        return []
 
 
 def _facts(unit: Unit, case_id: int) -> Facts | None:
     s = unit.session
-    case = s.get(Case, case_id)
-    if case is None:
+    found = s.execute(
+        select(Case, ProcessDefinition.process_id, Matter.code, AgencyMatter.agency_id)
+        .join(ProcessDefinition, ProcessDefinition.id == Case.definition_id)
+        .outerjoin(Matter, Matter.code == Case.matter_code)
+        .outerjoin(AgencyMatter, and_(AgencyMatter.agency_id == Case.agency_id, AgencyMatter.matter_code == Case.matter_code))
+        .where(Case.id == case_id)
+    ).first()
+    if found is None:
         return None
-    process_id = s.scalar(select(ProcessDefinition.process_id).where(ProcessDefinition.id == case.definition_id)) or ""
-    matter_known = s.scalar(select(Matter.code).where(Matter.code == case.matter_code)) is not None
-    competent = s.scalar(select(AgencyMatter.agency_id).where(
-        AgencyMatter.agency_id == case.agency_id, AgencyMatter.matter_code == case.matter_code)) is not None
+    case, process_id, matter_code, competent_agency = found
     officers = list(s.scalars(select(User).join(CaseOfficer, CaseOfficer.user_id == User.id).where(CaseOfficer.case_id == case_id)))
     tasks = list(s.scalars(select(TaskRow).where(TaskRow.case_id == case_id)))
     timers = list(s.scalars(select(TimerRow).where(TimerRow.case_id == case_id)))
-    facts = Facts(case, unit.now, process_id, matter_known, competent, officers, tasks, timers)
+    facts = Facts(case, unit.now, process_id, matter_code is not None, competent_agency is not None, officers, tasks, timers)
     for e in s.scalars(select(AuditEvent).where(AuditEvent.case_id == case_id).order_by(AuditEvent.at, AuditEvent.id)):
         if e.action == "task.completed":
             d = e.detail or {}
