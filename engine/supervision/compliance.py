@@ -225,25 +225,62 @@ RULES = [
     Rule("evidence_after_decision", "决定后补充证据", "medium", "行政处罚法第四十七条（执法全过程记录）", _evidence_after_decision),
 ]
 RULES_BY_ID = {r.id: r for r in RULES}
+# The steps whose completion the rules read, and the step-data fields they read (see `triggers`).
+TRIGGER_STEPS = frozenset({
+    *settings()["evidence_tasks"], "prior_notice", "legal_review", "collective_discussion", "record_statement",
+    "hold_hearing", "decide", "serve_decision", "investigate",
+})
+TRIGGER_FIELDS = ("fine_amount", "proposed_fine_amount", "discretion_band", "is_major")
 
 
 # -- evaluation ----------------------------------------------------------------------------------------------
+@dataclass
+class _Pending:
+    unit: Unit
+    cases: set[int] = field(default_factory=set)
+    relevant: set[int] = field(default_factory=set)  # cases whose new audit events can break a rule
+
+
 def after_save(unit: Unit, case: Case) -> None:
-    """The hook in the save path: mark the case; its rules run once, just before the unit commits."""
+    """The hook in the save path: mark the case; its rules run once, just before the unit commits, if
+    what the transaction recorded on it (its audit events) can break a rule; otherwise nothing is read."""
     pending = unit.session.info.get(PENDING)
     if pending is None:
-        pending = unit.session.info[PENDING] = (unit, set())
-    pending[1].add(case.id)
+        pending = unit.session.info[PENDING] = _Pending(unit)
+    pending.cases.add(case.id)
+
+
+def triggers(action: str, detail: dict[str, Any]) -> bool:
+    """Whether an audit event can change a rule's outcome (a step a rule reads, a fired timer, evidence)."""
+    if action == "timer.fired" or action.startswith("evidence."):
+        return True
+    if action != "task.completed":
+        return False
+    data = detail.get("data") or {}
+    return detail.get("bpmn_id") in TRIGGER_STEPS or any(key in data for key in TRIGGER_FIELDS)
+
+
+@event.listens_for(Session, "before_flush")
+def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
+    pending = session.info.get(PENDING)
+    if pending is not None:
+        _note(pending, session)
+
+
+def _note(pending: _Pending, session: Session) -> None:
+    for obj in session.new:
+        if isinstance(obj, AuditEvent) and obj.case_id is not None and triggers(obj.action, obj.detail or {}):
+            pending.relevant.add(obj.case_id)
 
 
 @event.listens_for(Session, "before_commit")
 def _before_commit(session: Session) -> None:
     pending = session.info.pop(PENDING, None)
-    if not pending:
+    if pending is None:
         return
-    unit, case_ids = pending
-    for case_id in sorted(case_ids):
-        evaluate_case(unit, case_id)
+    _note(pending, session)
+    for case_id in sorted(pending.cases & pending.relevant):
+        evaluate_case(pending.unit, case_id)
 
 
 def evaluate_case(unit: Unit, case_id: int) -> list[tuple[str, str]]:

@@ -190,3 +190,12 @@ def test_a_broken_rule_does_not_undo_the_step(core: Core, monkeypatch: pytest.Mo
         state = unit.session.scalar(select(TaskRow.state).where(TaskRow.case_id == case_id, TaskRow.bpmn_id == "verify_clue"))
         assert state == "completed"
     assert "compliance rule broken failed" in caplog.text
+
+
+def test_only_steps_the_rules_read_trigger_an_evaluation() -> None:
+    assert compliance.triggers("task.completed", {"bpmn_id": "decide", "data": {}})
+    assert compliance.triggers("task.completed", {"bpmn_id": "verify_clue", "data": {}})  # an evidence task
+    assert compliance.triggers("task.completed", {"bpmn_id": "bench_step", "data": {"discretion_band": {"min": 1}}})
+    assert compliance.triggers("timer.fired", {}) and compliance.triggers("evidence.added", {})
+    assert not compliance.triggers("task.completed", {"bpmn_id": "approve_filing", "data": {"filing_decision": "file"}})
+    assert not compliance.triggers("task.claimed", {"bpmn_id": "decide"})
