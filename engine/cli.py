@@ -183,3 +183,23 @@ def process_deploy(files: tuple[str, ...]) -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+@main.group()
+def bench() -> None:
+    """Benchmark data."""
+
+
+@bench.command("generate")
+@click.option("--cases", "count", required=True, type=click.IntRange(1, 10_000_000), help="how many cases to write")
+@click.option("--seed", default=2026, show_default=True, type=int, help="random seed (the same seed, the same data)")
+def bench_generate(count: int, seed: int) -> None:
+    """Fill the database with a provincial agency tree (21 cities, 120 counties, 1,600 townships) and COUNT
+    cases as projections, for the supervision benchmarks (python -m bench.supervision)."""
+    from engine.db import upgrade
+    from engine.supervision.generator import generate
+
+    settings = settings_module.from_env()
+    upgrade(settings.database_url)
+    made = generate(_core(), count, seed=seed, password=settings.demo_password)
+    click.echo(f"{made.cases} cases, {made.timers} timers over {made.agencies} enforcement agencies ({made.officers} officers)")

@@ -61,8 +61,8 @@ def _status(row: TimerRow, as_of: datetime) -> str:
 def _status_filter(status: str, as_of: datetime) -> Any:
     if status == "pending":
         return and_(TimerRow.status == "waiting", TimerRow.due_at > as_of)
-    if status == "overdue":
-        return or_(and_(TimerRow.status == "waiting", TimerRow.due_at <= as_of), TimerRow.status == "overdue")
+    if status == "overdue":  # written so that the partial index on open timers' due_at serves it
+        return and_(TimerRow.status.in_(("waiting", "overdue")), or_(TimerRow.status == "overdue", TimerRow.due_at <= as_of))
     return TimerRow.status == status
 
 

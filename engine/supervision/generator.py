@@ -6,8 +6,8 @@ enforcement office. Two certified officers per enforcement agency, competent for
 supervisor per judicial bureau (and `gen-sup-province` at the province's 司法厅).
 
 Cases are written as their projections only (case, officers, one user task, the P2 filing timer, and the
-P5 handling timer once filed), spread over the last 180 days before the clock, reproducibly from a seed:
-about 70 % open (a fifth of their deadlines overdue-and-fired), 30 % closed (deadlines met). They have no
+P5 handling timer once filed), reproducibly from a seed: about 70 % open (opened in the last 100 days before
+the clock; about 30 % of their deadlines overdue-and-fired), 30 % closed (in the last year; deadlines met). They have no
 workflow state: the database is for the supervision queries, not for driving cases (their waiting timers
 all fall due after the clock, and the sweep is not meant to run on it).
 """
@@ -78,8 +78,8 @@ def generate(core: Core, cases: int, *, seed: int = 2026, password: str = "bench
 def _case(rows: dict[str, list[dict[str, Any]]], rng: random.Random, case_id: int, agency: tuple[int, str],
           officer_ids: list[int], definition: int, matter: str, now: datetime) -> None:
     agency_id, abbreviation = agency
-    opened = now - timedelta(days=rng.uniform(0, 180))
     closed = rng.random() < 0.3
+    opened = now - timedelta(days=rng.uniform(0, 365 if closed else 100))
     rows["cases"].append({
         "id": case_id, "number": f"{abbreviation}〔生成〕{case_id}号", "agency_id": agency_id, "matter_code": matter,
         "definition_id": definition, "party": {"type": "organization", "name": f"生成企业{case_id}"}, "summary": "生成案件",

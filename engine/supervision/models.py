@@ -4,11 +4,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from engine.models import Base, UTCDateTime
+from engine.models import Base, TimerRow, UTCDateTime
 
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
@@ -70,3 +70,8 @@ class ComplianceAlert(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     escalated_to: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
     detail: Mapped[dict[str, Any]] = mapped_column(JSONType)
+
+
+# The monitoring queries' index: open (waiting or fired-but-open) timers in due order, for every scope.
+OPEN_TIMERS = text("status IN ('waiting', 'overdue')")
+Index("ix_timers_open_due", TimerRow.due_at, TimerRow.agency_id, postgresql_where=OPEN_TIMERS, sqlite_where=OPEN_TIMERS)

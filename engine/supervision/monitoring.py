@@ -73,7 +73,7 @@ def yellow_condition(unit: Unit, as_of: datetime) -> Any:
 
 
 def red_condition(as_of: datetime) -> Any:
-    return or_(and_(TimerRow.status == "waiting", TimerRow.due_at <= as_of), TimerRow.status == "overdue")
+    return and_(TimerRow.status.in_(("waiting", "overdue")), or_(TimerRow.status == "overdue", TimerRow.due_at <= as_of))
 
 
 def colour_condition(unit: Unit, colour: str, as_of: datetime) -> Any:

@@ -81,9 +81,16 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_timer_incidents_agency_id'), ['agency_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_timer_incidents_next_attempt_at'), ['next_attempt_at'], unique=False)
 
+    open_timers = sa.text("status IN ('waiting', 'overdue')")
+    with op.batch_alter_table('timers', schema=None) as batch_op:
+        batch_op.create_index('ix_timers_open_due', ['due_at', 'agency_id'], unique=False,
+                              postgresql_where=open_timers, sqlite_where=open_timers)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('timers', schema=None) as batch_op:
+        batch_op.drop_index('ix_timers_open_due')
+
     with op.batch_alter_table('timer_incidents', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_timer_incidents_next_attempt_at'))
         batch_op.drop_index(batch_op.f('ix_timer_incidents_agency_id'))
