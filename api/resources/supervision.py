@@ -100,11 +100,11 @@ class Alerts(Resource):
     @ns.param("case_id", "")
     def get(self):  # type: ignore[no-untyped-def]
         """合规预警 · alerts of the agencies you supervise"""
-        from engine.supervision import compliance
+        from engine.supervision import alerts
 
         page_no, per_page = int_arg("page", 1), int_arg("per_page", 50, maximum=500)
         with unit() as u:
-            items, total = compliance.list_alerts(
+            items, total = alerts.list_alerts(
                 u, status=request.args.get("status") or None, rule=request.args.get("rule") or None,
                 agency_id=int_arg("agency_id"), case_id=int_arg("case_id"), page=page_no, per_page=per_page,
             )
@@ -116,12 +116,12 @@ class AlertAction(Resource):
     @ns.doc(params={"action": "acknowledge | dismiss (body: reason, required) | escalate (body: reason, optional)"})
     def post(self, alert_id: int, action: str):  # type: ignore[no-untyped-def]
         """处理预警 · acknowledge, dismiss with a reason, or escalate an alert"""
-        from engine.supervision import compliance
+        from engine.supervision import alerts
 
         body = request.get_json(silent=True)
         reason = body.get("reason") if isinstance(body, dict) else None
         with unit() as u:
-            return render(compliance.handle_alert(u, alert_id, action, reason))
+            return render(alerts.handle_alert(u, alert_id, action, reason))
 
 
 @ns.route("/compliance/evaluate")
