@@ -77,32 +77,33 @@ def list_timers(
     from engine.cases import scope_filter
 
     as_of = as_of or unit.now
-    query = select(TimerRow, Case.number).join(Case, Case.id == TimerRow.case_id).join(Agency, Agency.id == TimerRow.agency_id)
-    query = query.where(*scope_filter(unit))
+    filters = list(scope_filter(unit))
     if status:
         if status not in STATUSES:
             raise InvalidInput(f"unknown status {status!r}", [Problem(f"one of {', '.join(STATUSES)}", field="status")])
-        query = query.where(_status_filter(status, as_of))
+        filters.append(_status_filter(status, as_of))
     if agency_id is not None:
-        query = query.where(Agency.path.startswith(monitoring.subtree_path(unit, agency_id)))
+        filters.append(Agency.path.startswith(monitoring.subtree_path(unit, agency_id)))
     if case_id is not None:
-        query = query.where(TimerRow.case_id == case_id)
+        filters.append(TimerRow.case_id == case_id)
     if level:
-        query = query.where(Agency.level == monitoring.level_arg(level))
+        filters.append(Agency.level == monitoring.level_arg(level))
     if matter_code:
-        query = query.where(Case.matter_code == matter_code)
+        filters.append(TimerRow.case_id.in_(select(Case.id).where(Case.matter_code == matter_code)))
     if officer_id is not None:
-        query = query.where(monitoring.officer_filter(officer_id))
+        filters.append(monitoring.officer_filter(officer_id))
     if due_within is not None:
-        query = query.where(
-            TimerRow.status == "waiting", TimerRow.due_at > as_of,
-            TimerRow.due_at <= monitoring.within_working_days(unit, as_of, due_within),
-        )
+        filters += [TimerRow.status == "waiting", TimerRow.due_at > as_of,
+                    TimerRow.due_at <= monitoring.within_working_days(unit, as_of, due_within)]
     if colour:
-        query = query.where(monitoring.colour_condition(unit, colour, as_of))
-    total = unit.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        filters.append(monitoring.colour_condition(unit, colour, as_of))
+    # The count needs no case row: only the page joins the cases, for their numbers.
+    total = unit.session.scalar(
+        select(func.count()).select_from(TimerRow).join(Agency, Agency.id == TimerRow.agency_id).where(*filters)
+    ) or 0
     rows = unit.session.execute(
-        query.order_by(TimerRow.due_at, TimerRow.id).offset((page - 1) * per_page).limit(per_page)
+        select(TimerRow, Case.number).join(Case, Case.id == TimerRow.case_id).join(Agency, Agency.id == TimerRow.agency_id)
+        .where(*filters).order_by(TimerRow.due_at, TimerRow.id).offset((page - 1) * per_page).limit(per_page)
     ).all()
     cutoffs = monitoring.cutoffs(unit, as_of)
     return [timer_view(row, number, as_of, cutoffs) for row, number in rows], total

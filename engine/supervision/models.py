@@ -74,4 +74,4 @@ class ComplianceAlert(Base):
 
 # The monitoring queries' index: open (waiting or fired-but-open) timers in due order, for every scope.
 OPEN_TIMERS = text("status IN ('waiting', 'overdue')")
-Index("ix_timers_open_due", TimerRow.due_at, TimerRow.agency_id, postgresql_where=OPEN_TIMERS, sqlite_where=OPEN_TIMERS)
+Index("ix_timers_open_due", TimerRow.due_at, TimerRow.agency_id, TimerRow.status, postgresql_where=OPEN_TIMERS, sqlite_where=OPEN_TIMERS)

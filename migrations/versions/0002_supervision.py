@@ -83,7 +83,7 @@ def upgrade() -> None:
 
     open_timers = sa.text("status IN ('waiting', 'overdue')")
     with op.batch_alter_table('timers', schema=None) as batch_op:
-        batch_op.create_index('ix_timers_open_due', ['due_at', 'agency_id'], unique=False,
+        batch_op.create_index('ix_timers_open_due', ['due_at', 'agency_id', 'status'], unique=False,
                               postgresql_where=open_timers, sqlite_where=open_timers)
 
 
