@@ -22,11 +22,18 @@ from engine.db import Database, upgrade
 from engine.models import AccessToken, AuditEvent, Case, CaseOfficer, CaseSequence, ProcessInstance, TaskRow, TimerRow
 from engine.seed import seed_demo
 from engine.settings import from_env
-from engine.supervision.models import ComplianceAlert, TimerFiring, TimerIncident
+from engine.supervision.models import (
+    ComplianceAlert,
+    ReviewCase,
+    ReviewChecklist,
+    ReviewSample,
+    TimerFiring,
+    TimerIncident,
+)
 
 PASSWORD = "test-password"
 START = datetime(2026, 3, 2, 9, 0, tzinfo=CHINA_TZ)  # a Monday
-CASE_TABLES = (TimerFiring, TimerIncident, ComplianceAlert, TimerRow, TaskRow, ProcessInstance, CaseOfficer, AuditEvent, AccessToken, Case, CaseSequence)
+CASE_TABLES = (ReviewCase, ReviewSample, ReviewChecklist, TimerFiring, TimerIncident, ComplianceAlert, TimerRow, TaskRow, ProcessInstance, CaseOfficer, AuditEvent, AccessToken, Case, CaseSequence)
 
 # Fast password hashing in tests only: the production parameters are argon2's defaults.
 import engine.accounts as _accounts  # noqa: E402

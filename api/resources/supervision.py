@@ -6,7 +6,7 @@ from flask_restx import Namespace, Resource
 
 from engine.supervision import incidents, monitoring
 
-from ..context import int_arg, page, render, unit
+from ..context import int_arg, json_body, page, render, unit
 
 ns = Namespace("supervision", path="/supervision", description="执法监督 · supervision")
 
@@ -168,3 +168,66 @@ class IndicatorsXlsx(Resource):
             module.to_xlsx(found), mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             headers={"Content-Disposition": f"attachment; filename=indicators-{found.period['from']}-{found.period['to']}.xlsx"},
         )
+
+
+@ns.route("/review-checklist")
+class ReviewChecklistResource(Resource):
+    def get(self):  # type: ignore[no-untyped-def]
+        """评查标准 · the current post-case review checklist"""
+        from engine.supervision import review
+
+        with unit() as u:
+            return render(review.current_checklist(u))
+
+    def put(self):  # type: ignore[no-untyped-def]
+        """修改评查标准 · a new version of the checklist (legal staff, supervisors): {name, items: [{code, text, max_score}]}"""
+        from engine.supervision import review
+
+        body = json_body()
+        with unit() as u:
+            return render(review.replace_checklist(u, body.get("name"), body.get("items")))
+
+
+@ns.route("/reviews")
+class Reviews(Resource):
+    def post(self):  # type: ignore[no-untyped-def]
+        """案卷评查抽样 · draw closed cases per agency: {from, to, per_agency, agency_id?, seed?}"""
+        from engine.supervision import indicators, review
+
+        body = json_body()
+        start, end = indicators.period_arg(body.get("from"), body.get("to"))
+        with unit() as u:
+            return render(review.draw(u, agency_id=body.get("agency_id"), start=start, end=end, per_agency=body.get("per_agency"),
+                                      seed=body.get("seed"))), 201
+
+
+@ns.route("/reviews/<int:sample_id>")
+class ReviewSampleResource(Resource):
+    def get(self, sample_id: int):  # type: ignore[no-untyped-def]
+        """评查结果 · the sample, its cases' scores and findings, aggregated per agency"""
+        from engine.supervision import review
+
+        with unit() as u:
+            return render(review.sample_view(u, sample_id))
+
+
+@ns.route("/reviews/<int:sample_id>/cases/<int:case_id>/assign")
+class ReviewAssign(Resource):
+    def post(self, sample_id: int, case_id: int):  # type: ignore[no-untyped-def]
+        """分配评查人 · {reviewer_id}"""
+        from engine.supervision import review
+
+        body = json_body()
+        with unit() as u:
+            return render(review.assign(u, sample_id, case_id, body.get("reviewer_id")))
+
+
+@ns.route("/reviews/<int:sample_id>/cases/<int:case_id>/score")
+class ReviewScore(Resource):
+    def post(self, sample_id: int, case_id: int):  # type: ignore[no-untyped-def]
+        """评分 · the assigned reviewer: {scores: {item code: score}, findings}"""
+        from engine.supervision import review
+
+        body = json_body()
+        with unit() as u:
+            return render(review.score(u, sample_id, case_id, body.get("scores"), body.get("findings")))

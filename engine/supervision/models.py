@@ -1,10 +1,10 @@
 """Tables of the supervision platform (imported at the end of engine.models)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -70,6 +70,51 @@ class ComplianceAlert(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     escalated_to: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"))
     detail: Mapped[dict[str, Any]] = mapped_column(JSONType)
+
+
+class ReviewChecklist(Base):
+    """A version of the post-case review (案卷评查) checklist: items with their maximum scores."""
+
+    __tablename__ = "review_checklists"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    items: Mapped[list[Any]] = mapped_column(JSONType)  # [{code, text, max_score}]
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ReviewSample(Base):
+    """Closed cases drawn at random per agency for a period, reproducible from the recorded seed."""
+
+    __tablename__ = "review_samples"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"), index=True)
+    period_from: Mapped[date] = mapped_column(Date)
+    period_to: Mapped[date] = mapped_column(Date)
+    per_agency: Mapped[int] = mapped_column(Integer)
+    seed: Mapped[int] = mapped_column(Integer)
+    checklist_id: Mapped[int] = mapped_column(ForeignKey("review_checklists.id"))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ReviewCase(Base):
+    """One sampled case: its reviewer, scores per checklist item, total and findings."""
+
+    __tablename__ = "review_cases"
+    __table_args__ = (UniqueConstraint("sample_id", "case_id", name="uq_review_cases_sample_case"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sample_id: Mapped[int] = mapped_column(ForeignKey("review_samples.id"), index=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    agency_id: Mapped[int] = mapped_column(ForeignKey("agencies.id"))
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    scores: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    total: Mapped[int | None] = mapped_column(Integer)
+    findings: Mapped[str | None] = mapped_column(Text)
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 # The monitoring queries' index: open (waiting or fired-but-open) timers in due order, for every scope.

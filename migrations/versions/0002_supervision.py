@@ -1,4 +1,4 @@
-"""Supervision: timer firings with lateness, timer incidents, compliance alerts
+"""Supervision: timer firings with lateness, timer incidents, compliance alerts, case review samples
 
 Revision ID: 0002_supervision
 Revises: 0001_initial
@@ -81,6 +81,54 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_timer_incidents_agency_id'), ['agency_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_timer_incidents_next_attempt_at'), ['next_attempt_at'], unique=False)
 
+    op.create_table('review_checklists',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('items', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('created_by', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_review_checklists_created_by_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_review_checklists'))
+    )
+    op.create_table('review_samples',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('agency_id', sa.Integer(), nullable=False),
+    sa.Column('period_from', sa.Date(), nullable=False),
+    sa.Column('period_to', sa.Date(), nullable=False),
+    sa.Column('per_agency', sa.Integer(), nullable=False),
+    sa.Column('seed', sa.Integer(), nullable=False),
+    sa.Column('checklist_id', sa.Integer(), nullable=False),
+    sa.Column('created_by', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_review_samples_agency_id_agencies')),
+    sa.ForeignKeyConstraint(['checklist_id'], ['review_checklists.id'], name=op.f('fk_review_samples_checklist_id_review_checklists')),
+    sa.ForeignKeyConstraint(['created_by'], ['users.id'], name=op.f('fk_review_samples_created_by_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_review_samples'))
+    )
+    with op.batch_alter_table('review_samples', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_review_samples_agency_id'), ['agency_id'], unique=False)
+
+    op.create_table('review_cases',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('sample_id', sa.Integer(), nullable=False),
+    sa.Column('case_id', sa.Integer(), nullable=False),
+    sa.Column('agency_id', sa.Integer(), nullable=False),
+    sa.Column('reviewer_id', sa.Integer(), nullable=True),
+    sa.Column('scores', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=True),
+    sa.Column('total', sa.Integer(), nullable=True),
+    sa.Column('findings', sa.Text(), nullable=True),
+    sa.Column('reviewed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['agency_id'], ['agencies.id'], name=op.f('fk_review_cases_agency_id_agencies')),
+    sa.ForeignKeyConstraint(['case_id'], ['cases.id'], name=op.f('fk_review_cases_case_id_cases')),
+    sa.ForeignKeyConstraint(['reviewer_id'], ['users.id'], name=op.f('fk_review_cases_reviewer_id_users')),
+    sa.ForeignKeyConstraint(['sample_id'], ['review_samples.id'], name=op.f('fk_review_cases_sample_id_review_samples')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_review_cases')),
+    sa.UniqueConstraint('sample_id', 'case_id', name='uq_review_cases_sample_case')
+    )
+    with op.batch_alter_table('review_cases', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_review_cases_case_id'), ['case_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_review_cases_sample_id'), ['sample_id'], unique=False)
+
     open_timers = sa.text("status IN ('waiting', 'overdue')")
     with op.batch_alter_table('timers', schema=None) as batch_op:
         batch_op.create_index('ix_timers_open_due', ['due_at', 'agency_id', 'status'], unique=False,
@@ -88,6 +136,16 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('review_cases', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_review_cases_sample_id'))
+        batch_op.drop_index(batch_op.f('ix_review_cases_case_id'))
+
+    op.drop_table('review_cases')
+    with op.batch_alter_table('review_samples', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_review_samples_agency_id'))
+
+    op.drop_table('review_samples')
+    op.drop_table('review_checklists')
     with op.batch_alter_table('timers', schema=None) as batch_op:
         batch_op.drop_index('ix_timers_open_due')
 
