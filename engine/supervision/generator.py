@@ -43,13 +43,13 @@ class Generated:
 
 def generate(core: Core, cases: int, *, seed: int = 2026, password: str = "bench-password", batch: int = 5000) -> Generated:
     seed_demo(core, password)
-    rng = random.Random(seed)
     enforcement, officers = _tree(core, password)
     with core.unit() as unit:
         definition = unit.session.scalar(select(ProcessDefinition.id).where(ProcessDefinition.process_id == "general_punishment"))
         matters = list(unit.session.scalars(select(Matter.code).order_by(Matter.code)))
         next_id = (unit.session.scalar(select(func.max(Case.id))) or 0) + 1
         opener = unit.session.scalar(select(User.id).order_by(User.id))
+    rng = random.Random(f"{seed}:{next_id}")  # the same seed into the same database writes the same cases
     now = core.clock.now()
     made = timers = 0
     while made < cases:
