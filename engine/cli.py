@@ -181,9 +181,6 @@ def process_deploy(files: tuple[str, ...]) -> None:
     click.echo(f"deployed {view.process_id} version {view.version} (definition {view.id})")
 
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
-
 
 @main.group()
 def bench() -> None:
@@ -203,3 +200,7 @@ def bench_generate(count: int, seed: int) -> None:
     upgrade(settings.database_url)
     made = generate(_core(), count, seed=seed, password=settings.demo_password)
     click.echo(f"{made.cases} cases, {made.timers} timers over {made.agencies} enforcement agencies ({made.officers} officers)")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
