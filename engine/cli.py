@@ -181,7 +181,6 @@ def process_deploy(files: tuple[str, ...]) -> None:
     click.echo(f"deployed {view.process_id} version {view.version} (definition {view.id})")
 
 
-
 @main.group()
 def bench() -> None:
     """Benchmark data."""
