@@ -20,6 +20,7 @@ def create_app(core: Core | None = None) -> Flask:
     from . import feeds, public_http
     from .resources import public, publicity
     from .resources import custody, efile, evidence
+    from .resources import supervision
 
     core = core or Core(from_env())
     app = Flask(__name__)
@@ -33,7 +34,7 @@ def create_app(core: Core | None = None) -> Flask:
         authorizations={"bearer": {"type": "apiKey", "in": "header", "name": "Authorization"}}, security="bearer",
     )
     problems.install(app, api)
-    for module in (auth, catalogue, cases, tasks, timers, processes, discretion, inspections, evidence, efile, custody):
+    for module in (auth, catalogue, cases, tasks, timers, processes, discretion, inspections, evidence, efile, custody, supervision):
         api.add_namespace(module.ns)
     api.add_namespace(calendar_resource.ns)
     api.add_namespace(clock_changes_resource.ns)

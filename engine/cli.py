@@ -107,11 +107,11 @@ def timers() -> None:
 def timers_run(once: bool) -> None:
     """Fire due timers (once, or every ZHIFA_TIMER_SWEEP_SECONDS)."""
     from engine.server import run_scheduler_forever
-    from engine.timers import run_due
+    from engine.timers import catch_up
 
     core = _core()
     if once:
-        advanced = run_due(core)
+        advanced = catch_up(core)
         click.echo(f"fired timers in {advanced} case(s)")
         return
     run_scheduler_forever(core)
@@ -398,6 +398,26 @@ def evidence_expire_uploads(older_than_hours: int) -> None:
     from engine.evidence.service import expire_uploads
 
     click.echo(f"expired {expire_uploads(_core(), older_than_hours)} upload(s)")
+
+
+@main.group()
+def bench() -> None:
+    """Benchmark data."""
+
+
+@bench.command("generate")
+@click.option("--cases", "count", required=True, type=click.IntRange(1, 10_000_000), help="how many cases to write")
+@click.option("--seed", default=2026, show_default=True, type=int, help="random seed (the same seed, the same data)")
+def bench_generate(count: int, seed: int) -> None:
+    """Fill the database with a provincial agency tree (21 cities, 120 counties, 1,600 townships) and COUNT
+    cases as projections, for the supervision benchmarks (python -m bench.supervision)."""
+    from engine.db import upgrade
+    from engine.supervision.generator import generate
+
+    settings = settings_module.from_env()
+    upgrade(settings.database_url)
+    made = generate(_core(), count, seed=seed, password=settings.demo_password)
+    click.echo(f"{made.cases} cases, {made.timers} timers over {made.agencies} enforcement agencies ({made.officers} officers)")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -87,8 +87,7 @@ class Core:
         self.refresh_calendar()
         with self.db.transaction() as session:
             unit = Unit(self, session, actor)
-            yield unit
-            unit.writes.flush()  # what the unit queued goes out before the commit
+            yield unit  # what the unit queued goes out before the commit (engine/writes.py)
         if "calendar" in unit.held:  # committed: holiday years changed in this unit
             self.calendar = unit.held["calendar"]
             self._calendar_read_at = time.monotonic()

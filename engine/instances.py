@@ -12,6 +12,7 @@ from engine.core import Unit
 from engine.errors import NotFound, ZhifaError
 from engine.models import Case, ProcessDefinition, ProcessInstance, TaskRow, TimerRow
 from engine.spiff import Instance, TaskView, TimerView
+from engine.supervision import compliance
 
 CLOSED_STATES = ("completed", "cancelled")
 
@@ -107,6 +108,7 @@ def save(unit: Unit, case: Case, instance: Instance, *, completed_by: int | None
     if instance.completed and case.status != "closed":
         changes.update(status="closed", closed_at=unit.now, outcome=str(instance.data.get("outcome") or "") or None)
     unit.writes.update_loaded(case, changes)
+    compliance.after_save(unit, case)
 
 
 def _sync_tasks(

@@ -277,3 +277,4 @@ from engine.documents import models as _document_models  # noqa: E402,F401
 from engine.publicity import models as publicity_models  # noqa: E402,F401
 from engine import inspection_models  # noqa: E402,F401
 from engine import record_models  # noqa: E402,F401  (full-process record: evidence, archives, chain heads)
+from engine.supervision import models as supervision_models  # noqa: E402,F401

@@ -8,14 +8,14 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 
 from engine.core import Core
 from engine.publicity import sweep as publicity_sweep
-from engine.timers import run_due
+from engine.timers import catch_up
 
 log = logging.getLogger("zhifa.server")
 
 
 def _sweep(core: Core) -> None:
     try:
-        advanced = run_due(core)
+        advanced = catch_up(core)
         if advanced:
             log.info("timer sweep advanced %d case(s)", advanced)
     except Exception:  # the scheduler must survive a failed sweep; the next one retries
@@ -35,13 +35,19 @@ def _add_job(scheduler, core: Core) -> None:  # type: ignore[no-untyped-def]
     )
 
 
+def start_timers(core: Core, scheduler) -> None:  # type: ignore[no-untyped-def]
+    """Fire what fell due while nothing ran (catch-up at start-up), then sweep every interval."""
+    _sweep(core)
+    _add_job(scheduler, core)
+
+
 def run(core: Core, host: str, port: int) -> None:
     from werkzeug.serving import run_simple
 
     from api import create_app
 
     scheduler = BackgroundScheduler(timezone="UTC")
-    _add_job(scheduler, core)
+    start_timers(core, scheduler)
     scheduler.start()
     try:
         run_simple(host, port, create_app(core), threaded=True, use_reloader=False)
@@ -51,5 +57,5 @@ def run(core: Core, host: str, port: int) -> None:
 
 def run_scheduler_forever(core: Core) -> None:
     scheduler = BlockingScheduler(timezone="UTC")
-    _add_job(scheduler, core)
+    start_timers(core, scheduler)
     scheduler.start()

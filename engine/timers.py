@@ -10,12 +10,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, exists, func, or_, select
 
 from engine import audit, instances
 from engine.core import Core, Unit
 from engine.errors import InvalidInput, Problem, ZhifaError
 from engine.models import Agency, Case, TimerRow
+from engine.supervision import monitoring
 
 log = logging.getLogger("zhifa.timers")
 STATUSES = ("pending", "overdue", "fired", "met", "breached", "suspended")
@@ -37,14 +38,17 @@ class TimerView:
     limit: dict[str, Any]
     status: str
     provisional: bool
+    colour: str | None = None  # green | yellow | red while waiting (engine.supervision.monitoring)
 
 
-def timer_view(row: TimerRow, case_number: str, as_of: datetime) -> TimerView:
+def timer_view(row: TimerRow, case_number: str, as_of: datetime, cutoffs: dict[str | None, datetime] | None = None) -> TimerView:
+    status = _status(row, as_of)
+    colour = monitoring.colour_of(status, row.due_at, row.kind, cutoffs) if cutoffs else None
     return TimerView(
         id=row.id, case_id=row.case_id, case_number=case_number, agency_id=row.agency_id, name=row.name,
         bpmn_id=row.bpmn_id, task_name=row.task_name, kind=row.kind, due_at=row.due_at, started_at=row.started_at,
         legal_basis=row.legal_basis, limit={"amount": row.limit_amount, "unit": row.limit_unit},
-        status=_status(row, as_of), provisional=row.provisional,
+        status=status, provisional=row.provisional, colour=colour,
     )
 
 
@@ -61,66 +65,119 @@ def _status_filter(status: str, as_of: datetime) -> Any:
         return and_(TimerRow.status == "waiting", TimerRow.due_at.is_(None))
     if status == "pending":
         return and_(TimerRow.status == "waiting", TimerRow.due_at > as_of)
-    if status == "overdue":
-        return or_(and_(TimerRow.status == "waiting", TimerRow.due_at <= as_of), TimerRow.status == "overdue")
+    if status == "overdue":  # written so that the partial index on open timers' due_at serves it
+        return and_(TimerRow.status.in_(("waiting", "overdue")), or_(TimerRow.status == "overdue", TimerRow.due_at <= as_of))
     return TimerRow.status == status
 
 
 def list_timers(
     unit: Unit, *, status: str | None = None, as_of: datetime | None = None, agency_id: int | None = None,
-    case_id: int | None = None, page: int = 1, per_page: int = 50,
+    case_id: int | None = None, page: int = 1, per_page: int = 50, level: str | None = None,
+    matter_code: str | None = None, officer_id: int | None = None, due_within: int | None = None,
+    colour: str | None = None,
 ) -> tuple[list[TimerView], int]:
-    from engine.cases import check_visible, scope_filter
+    """Timers in the actor's scope as of a moment; `agency_id` means that agency's subtree, `due_within`
+    waiting timers due within that many working days, `colour` the yellow/red warning state."""
+    from engine.cases import scope_filter
 
     as_of = as_of or unit.now
-    query = select(TimerRow, Case.number).join(Case, Case.id == TimerRow.case_id).join(Agency, Agency.id == TimerRow.agency_id)
-    query = query.where(*scope_filter(unit))
+    filters = list(scope_filter(unit))
     if status:
         if status not in STATUSES:
             raise InvalidInput(f"unknown status {status!r}", [Problem(f"one of {', '.join(STATUSES)}", field="status")])
-        query = query.where(_status_filter(status, as_of))
+        filters.append(_status_filter(status, as_of))
     if agency_id is not None:
-        check_visible(unit, agency_id)
-        query = query.where(TimerRow.agency_id == agency_id)
+        filters.append(Agency.path.startswith(monitoring.subtree_path(unit, agency_id)))
     if case_id is not None:
-        query = query.where(TimerRow.case_id == case_id)
-    total = unit.session.scalar(select(func.count()).select_from(query.subquery())) or 0
+        filters.append(TimerRow.case_id == case_id)
+    if level:
+        filters.append(Agency.level == monitoring.level_arg(level))
+    if matter_code:
+        filters.append(TimerRow.case_id.in_(select(Case.id).where(Case.matter_code == matter_code)))
+    if officer_id is not None:
+        filters.append(monitoring.officer_filter(officer_id))
+    if due_within is not None:
+        filters += [TimerRow.status == "waiting", TimerRow.due_at > as_of,
+                    TimerRow.due_at <= monitoring.within_working_days(unit, as_of, due_within)]
+    if colour:
+        filters.append(monitoring.colour_condition(unit, colour, as_of))
+    # The count needs no case row: only the page joins the cases, for their numbers.
+    total = unit.session.scalar(
+        select(func.count()).select_from(TimerRow).join(Agency, Agency.id == TimerRow.agency_id).where(*filters)
+    ) or 0
     rows = unit.session.execute(
-        query.order_by(TimerRow.due_at, TimerRow.id).offset((page - 1) * per_page).limit(per_page)
+        select(TimerRow, Case.number).join(Case, Case.id == TimerRow.case_id).join(Agency, Agency.id == TimerRow.agency_id)
+        .where(*filters).order_by(TimerRow.due_at, TimerRow.id).offset((page - 1) * per_page).limit(per_page)
     ).all()
-    return [timer_view(row, number, as_of) for row, number in rows], total
+    cutoffs = monitoring.cutoffs(unit, as_of)
+    return [timer_view(row, number, as_of, cutoffs) for row, number in rows], total
 
 
-def run_due(core: Core, *, limit: int = 500) -> int:
-    """Fire every timer due as of the clock, each case in its own transaction. Returns cases advanced."""
+def run_due(core: Core, *, limit: int = 500, worker: str | None = None) -> int:
+    """Fire every timer due as of the clock, each case in its own transaction. Returns cases advanced.
+
+    A case that fails is rolled back, retried later with backoff and, once its attempts run out,
+    surfaced as an incident (engine.supervision.incidents); the other cases go on.
+    """
+    return _sweep_batch(core, limit, worker)[1]
+
+
+def catch_up(core: Core, *, limit: int = 500, worker: str | None = None, max_batches: int = 1000) -> int:
+    """Fire everything due, batch after batch (also what fell due while no sweep ran, at start-up)."""
+    total = 0
+    for _ in range(max_batches):
+        selected, advanced = _sweep_batch(core, limit, worker)
+        total += advanced
+        if selected < limit or advanced == 0:  # all done, or the rest is locked elsewhere or backing off
+            break
+    return total
+
+
+def _sweep_batch(core: Core, limit: int, worker: str | None) -> tuple[int, int]:
+    from engine.supervision import incidents
+
+    worker = worker or incidents.worker_name()
     advanced = 0
-    for case_id in _due_case_ids(core, limit):
+    case_ids = _due_case_ids(core, limit)
+    for case_id in case_ids:
         try:
             with core.unit() as unit:
-                if _advance_case(unit, case_id):
+                if _advance_case(unit, case_id, worker):
                     advanced += 1
-        except ZhifaError as exc:  # one broken case must not stop the others
-            log.error("timers of case %s could not fire: %s", case_id, exc.detail)
-    return advanced
+        except Exception as exc:  # one broken case must not stop the others
+            detail = exc.detail if isinstance(exc, ZhifaError) else f"{type(exc).__name__}: {exc}"
+            log.error("timers of case %s could not fire: %s", case_id, detail)
+            incidents.record_failure(core, case_id, detail)
+    return len(case_ids), advanced
 
 
 def _due_case_ids(core: Core, limit: int) -> list[int]:
+    from engine.supervision.models import TimerIncident
+
     with core.unit() as unit:
+        backing_off = exists().where(
+            TimerIncident.case_id == TimerRow.case_id, TimerIncident.status != "resolved",
+            TimerIncident.next_attempt_at > unit.now,
+        )
         query = (
             select(TimerRow.case_id)
-            .where(TimerRow.status == "waiting", TimerRow.due_at <= unit.now)
+            .where(TimerRow.status == "waiting", TimerRow.due_at <= unit.now, ~backing_off)
             .order_by(TimerRow.due_at)
             .limit(limit)
         )
         return list(dict.fromkeys(unit.session.scalars(query)))
 
 
-def _advance_case(unit: Unit, case_id: int) -> bool:
+def _advance_case(unit: Unit, case_id: int, worker: str) -> bool:
+    from engine.supervision import incidents
+
     case = instances.try_lock_case(unit, case_id)
     if case is None:  # another sweep or a request holds the case; what is still due fires next sweep
         return False
     due = unit.session.scalars(
-        select(TimerRow).where(TimerRow.case_id == case_id, TimerRow.status == "waiting", TimerRow.due_at <= unit.now)
+        select(TimerRow)
+        .where(TimerRow.case_id == case_id, TimerRow.status == "waiting", TimerRow.due_at <= unit.now)
+        .with_for_update(skip_locked=True)
     ).all()
     if not due:  # another worker fired them while we waited for the lock
         return False
@@ -130,10 +187,12 @@ def _advance_case(unit: Unit, case_id: int) -> bool:
     instances.save(unit, case, instance)
     for bpmn_id in fired:
         row = names.get(bpmn_id)
+        lateness = incidents.record_firing(unit, row, worker) if row is not None else None
         audit.record(
             unit, "timer.fired",
             {"bpmn_id": bpmn_id, "legal_basis": row.legal_basis if row else None,
-             "due_at": row.due_at.isoformat() if row and row.due_at else None},
+             "due_at": row.due_at.isoformat() if row and row.due_at else None, "lateness_ms": lateness},
             case=case,
         )
+    incidents.resolve(unit, case_id)
     return bool(fired)

@@ -7,8 +7,9 @@ queues plain INSERT/UPDATE statements and they go to PostgreSQL as one multi-sta
 waits). SQLite takes them one at a time (its driver runs one statement per call; there is no
 network to save).
 
-The queue is flushed before the unit commits and before any other statement the session runs, so
-a read later in the same unit always sees what was queued (see `_flush_before_reading`).
+The queue is flushed before the session commits and before any other statement the session runs,
+so a read later in the same unit always sees what was queued (`_flush_before_reading`,
+`_flush_before_commit`).
 Parameter types come from the table definitions: datetimes and JSON are bound exactly as the ORM
 binds them.
 """
@@ -31,12 +32,19 @@ class Writes:
         # ("insert", table, rows) or ("update", table, key, values); rendered when flushed
         self._queue: list[tuple[Any, ...]] = []
         self._updates: dict[tuple[str, tuple[Any, ...]], dict[str, Any]] = {}
+        self._inserted: dict[str, list[dict[str, Any]]] = {}  # table name -> rows this unit inserted
         session.info[_KEY] = self
 
     def insert(self, table: Table, rows: list[dict[str, Any]]) -> None:
         """INSERT of one or more rows (all with the keys of the first)."""
         if rows:
             self._queue.append(("insert", table, rows))
+            self._inserted.setdefault(table.name, []).extend(rows)
+
+    def inserted(self, table: Table) -> list[dict[str, Any]]:
+        """The rows this unit queued for `table` (sent or not): what the unit is adding, for hooks that
+        look at a transaction before it commits (compliance rules read its audit events)."""
+        return self._inserted.get(table.name, [])
 
     def update(self, table: Table, key: dict[str, Any], values: dict[str, Any]) -> None:
         """UPDATE of the row matching `key`. Updates of one row queued in one unit become one statement."""
@@ -116,5 +124,12 @@ def writes_of(session: Session) -> Writes:
 @event.listens_for(Session, "do_orm_execute")
 def _flush_before_reading(state: Any) -> None:
     queued = state.session.info.get(_KEY)
+    if queued is not None:
+        queued.flush()
+
+
+@event.listens_for(Session, "before_commit")
+def _flush_before_commit(session: Session) -> None:
+    queued = session.info.get(_KEY)
     if queued is not None:
         queued.flush()

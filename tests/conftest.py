@@ -28,11 +28,20 @@ from engine.inspection_models import InspectionDraw, InspectionReferral, Inspect
 from engine.record_models import AuditChain, CaseArchive, CustodyEvent, CustodyItem, Evidence, EvidenceUpload
 from engine.seed import seed_demo
 from engine.settings import from_env
+from engine.supervision.models import (
+    ComplianceAlert,
+    ReviewCase,
+    ReviewChecklist,
+    ReviewSample,
+    TimerFiring,
+    TimerIncident,
+)
 
 PASSWORD = "test-password"
 START = datetime(2026, 3, 2, 9, 0, tzinfo=CHINA_TZ)  # a Monday
 CASE_TABLES = (
     # rows that refer to cases first
+    ReviewCase, ReviewSample, ReviewChecklist, TimerFiring, TimerIncident, ComplianceAlert,
     CustodyEvent, CustodyItem, EvidenceUpload, Evidence, CaseArchive, DocumentContent, Document, DocumentSequence,
     *publicity_models.CASE_OWNED,
     TimerRow, TaskRow, ProcessInstance, CaseOfficer, AuditEvent, AccessToken, Case, CaseSequence, AuditChain,

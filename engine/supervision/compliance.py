@@ -1,0 +1,359 @@
+"""Compliance rules: small checks over a case's projections and audit trail, each with its citation.
+
+They run after every saved step (one call in `instances.save` marks the case; the rules run once per
+transaction, just before it commits, so they see the step's audit event too) and on demand over
+existing cases (`evaluate_scope`). A violation becomes one alert per rule, case and subject.
+
+What a rule reads (the data contract, see docs/supervision.md): the case, its matter and the agency's
+competence, the assigned officers' certificates, the `tasks` and `timers` projections, and the
+`task.completed` audit events (their form data); plus the audit actions `evidence.*` (evidence added)
+and the step-data fields `discretion_band` / `deviation_reason` that other capabilities write.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, event, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from engine.accounts import require_role
+from engine.clock import CHINA_TZ
+from engine.core import Unit
+from engine.writes import writes_of
+from engine.models import Agency, AgencyMatter, AuditEvent, Case, CaseOfficer, Matter, ProcessDefinition, TaskRow, TimerRow, User
+from engine.supervision.models import ComplianceAlert
+from engine.supervision.monitoring import settings
+
+log = logging.getLogger("zhifa.compliance")
+PENDING = "zhifa_compliance"
+
+
+@dataclass(frozen=True)
+class Step:
+    task_id: str | None
+    at: datetime
+    actor_id: int | None
+    data: dict[str, Any]
+
+
+@dataclass
+class Facts:
+    """What the rules may look at, read once per case."""
+
+    case: Case
+    now: datetime
+    process_id: str
+    matter_known: bool
+    competent: bool
+    officers: list[User]
+    tasks: list[TaskRow]
+    timers: list[TimerRow]
+    steps: dict[str, list[Step]] = field(default_factory=dict)  # bpmn_id -> completions, oldest first
+    events: list[AuditEvent] = field(default_factory=list)  # every other audit event
+
+    def done(self, bpmn_id: str, before: datetime | None = None) -> list[Step]:
+        return [s for s in self.steps.get(bpmn_id, []) if before is None or s.at <= before]
+
+    def last(self, bpmn_id: str) -> Step | None:
+        found = self.steps.get(bpmn_id)
+        return found[-1] if found else None
+
+    def value(self, key: str) -> Any:
+        """The newest value a completed step gave `key`."""
+        for step in sorted((s for steps in self.steps.values() for s in steps), key=lambda s: s.at, reverse=True):
+            if key in step.data:
+                return step.data[key]
+        return None
+
+    @property
+    def first_officer(self) -> int | None:
+        return min((o.id for o in self.officers), default=None)
+
+
+@dataclass(frozen=True)
+class Violation:
+    subject: str
+    message: str
+    officer_id: int | None = None
+    detail: dict[str, Any] = field(default_factory=dict)
+    basis: str | None = None  # overrides the rule's citation (a timer's own legal basis)
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    title: str
+    severity: str
+    basis: str
+    check: Callable[[Facts], Iterator[Violation]]
+
+
+# -- the rules ----------------------------------------------------------------------------------------------
+def _outside_catalogue(f: Facts) -> Iterator[Violation]:
+    if not f.matter_known:
+        yield Violation(f"matter:{f.case.matter_code}", f"事项 {f.case.matter_code} 不在执法事项目录中", f.case.opened_by)
+    elif not f.competent:
+        yield Violation(f"matter:{f.case.matter_code}", f"本机关无事项 {f.case.matter_code} 的执法职权", f.case.opened_by)
+
+
+def _uncertified_officers(f: Facts) -> Iterator[Violation]:
+    for task in f.tasks:
+        if task.bpmn_id in settings()["evidence_tasks"] and task.state == "completed" and task.completed_at:
+            on = task.completed_at.astimezone(CHINA_TZ).date()
+            valid = [o for o in f.officers if o.active and o.certificate_no and o.certificate_valid_until and o.certificate_valid_until >= on]
+            if len(valid) < 2:
+                yield Violation(
+                    f"task:{task.id}", f"{task.name}完成时（{on.isoformat()}）持有效执法证的承办人员不足两名（{len(valid)}名）",
+                    task.completed_by, {"bpmn_id": task.bpmn_id, "certified": [o.id for o in valid]},
+                )
+
+
+def _decided(f: Facts) -> Step | None:
+    step = f.last("decide")
+    return step if step is not None and step.data.get("decision") in ("punish", None) else None
+
+
+def _no_prior_notice(f: Facts) -> Iterator[Violation]:
+    decided = _decided(f)
+    if decided is not None and not f.done("prior_notice", before=decided.at):
+        yield Violation(f"task:{decided.task_id}", "作出行政处罚决定前未告知当事人拟作出的处罚及其权利", decided.actor_id)
+
+
+def _major_without_legal_review(f: Facts) -> Iterator[Violation]:
+    decided = f.last("decide")
+    major = bool(f.value("is_major")) or bool(f.done("collective_discussion"))
+    if decided is not None and major and not f.done("legal_review", before=decided.at):
+        yield Violation(f"task:{decided.task_id}", "重大执法决定未经法制审核", decided.actor_id)
+
+
+def _hearing_not_held(f: Facts) -> Iterator[Violation]:
+    decided = f.last("decide")
+    requested = [s for s in f.done("record_statement") if s.data.get("statement_response") == "hearing_request"]
+    if decided is not None and requested and not f.done("hold_hearing", before=decided.at):
+        yield Violation(f"task:{decided.task_id}", "当事人要求听证，未举行听证即作出决定", decided.actor_id)
+
+
+def _service_not_recorded(f: Facts) -> Iterator[Violation]:
+    decided = f.last("decide")
+    if decided is None or decided.data.get("decision") == "transfer" or f.done("serve_decision"):
+        return
+    if not any(t.bpmn_id == "serve_decision" and t.state == "ready" for t in f.tasks):
+        yield Violation(f"task:{decided.task_id}", "行政处罚决定书未记录送达", decided.actor_id)
+
+
+def _fine_of(data: dict[str, Any]) -> Any:
+    return data.get("fine_amount", data.get("proposed_fine_amount"))
+
+
+def _discretion_unexplained(f: Facts) -> Iterator[Violation]:
+    for bpmn_id, steps in f.steps.items():
+        for step in steps:
+            band, fine = step.data.get("discretion_band"), _fine_of(step.data)
+            if not isinstance(band, dict) or not isinstance(fine, (int, float)):
+                continue
+            low, high = band.get("min"), band.get("max")
+            outside = (isinstance(low, (int, float)) and fine < low) or (isinstance(high, (int, float)) and fine > high)
+            if outside and not str(step.data.get("deviation_reason") or "").strip():
+                yield Violation(
+                    f"task:{step.task_id}", f"罚款 {fine} 元超出裁量基准 {low}–{high} 元，且未说明理由", step.actor_id,
+                    {"bpmn_id": bpmn_id, "fine": fine, "band": band},
+                )
+
+
+def _simplified_above_threshold(f: Facts) -> Iterator[Violation]:
+    rule = settings()["simplified_procedure"]
+    if f.process_id not in rule["process_ids"]:
+        return
+    party_type = (f.case.party or {}).get("type", "person")
+    limit = rule["max_fine"].get(party_type, rule["max_fine"]["person"])
+    for bpmn_id, steps in f.steps.items():
+        for step in steps:
+            fine = _fine_of(step.data)
+            if isinstance(fine, (int, float)) and fine > limit:
+                yield Violation(
+                    f"task:{step.task_id}", f"简易程序罚款 {fine} 元超过当场处罚限额 {limit} 元", step.actor_id,
+                    {"bpmn_id": bpmn_id, "fine": fine, "limit": limit},
+                )
+
+
+def _deadline_overdue(f: Facts) -> Iterator[Violation]:
+    for timer in f.timers:
+        late = timer.status in ("overdue", "breached") or (timer.status == "waiting" and timer.due_at is not None and timer.due_at <= f.now)
+        if late and (timer.kind or "deadline") == "deadline":
+            due = timer.due_at.astimezone(CHINA_TZ).isoformat(timespec="minutes") if timer.due_at else "?"
+            yield Violation(
+                f"timer:{timer.id}", f"{timer.name}已届满（{due}）", f.first_officer,
+                {"bpmn_id": timer.bpmn_id, "due_at": due}, basis=timer.legal_basis or None,
+            )
+
+
+def _evidence_after_decision(f: Facts) -> Iterator[Violation]:
+    decided = f.done("decide")
+    if not decided:
+        return
+    first = decided[0].at
+    for e in f.events:
+        if e.action.startswith("evidence.") and e.at > first:
+            yield Violation(f"event:{e.id}", f"作出决定后补充证据（{e.action}）", e.actor_id, {"action": e.action})
+    for step in f.done("investigate"):
+        if step.at > first:
+            yield Violation(f"task:{step.task_id}", "作出决定后又调查取证", step.actor_id)
+
+
+RULES = [
+    Rule("matter_outside_catalogue", "事项不在目录或超越职权", "high",
+         "《广东省人民政府办公厅关于推进广东省行政执法信息平台和行政执法监督网络平台建设的指导意见》（2019-170）三(5)：未纳入目录管理系统的执法事项不得实施",
+         _outside_catalogue),
+    Rule("uncertified_officers", "调查取证不足两名持证人员", "high", "行政处罚法第四十二条、第五十五条", _uncertified_officers),
+    Rule("decision_without_prior_notice", "未经告知作出处罚决定", "high", "行政处罚法第四十四条、第四十五条、第六十二条", _no_prior_notice),
+    Rule("major_case_without_legal_review", "重大案件未经法制审核", "high",
+         "行政处罚法第五十八条；市场监督管理行政处罚程序规定第五十条至第五十一条", _major_without_legal_review),
+    Rule("hearing_not_held", "要求听证未举行", "high", "行政处罚法第六十三条、第六十四条", _hearing_not_held),
+    Rule("service_not_recorded", "决定书未记录送达", "medium",
+         "行政处罚法第六十一条；市场监督管理行政处罚程序规定第八十一条至第八十三条", _service_not_recorded),
+    Rule("discretion_deviation_unexplained", "超出裁量基准未说明理由", "medium",
+         "行政处罚法第三十四条；《广东省规范行政处罚自由裁量权规定》", _discretion_unexplained),
+    Rule("simplified_above_threshold", "简易程序超过限额", "high", settings()["simplified_procedure"]["basis"], _simplified_above_threshold),
+    Rule("deadline_overdue", "法定期限届满", "medium", "见期限的法定依据", _deadline_overdue),
+    Rule("evidence_after_decision", "决定后补充证据", "medium", "行政处罚法第四十七条（执法全过程记录）", _evidence_after_decision),
+]
+RULES_BY_ID = {r.id: r for r in RULES}
+# The steps whose completion the rules read, and the step-data fields they read (see `triggers`).
+TRIGGER_STEPS = frozenset({
+    *settings()["evidence_tasks"], "prior_notice", "legal_review", "collective_discussion", "record_statement",
+    "hold_hearing", "decide", "serve_decision", "investigate",
+})
+TRIGGER_FIELDS = ("fine_amount", "proposed_fine_amount", "discretion_band", "is_major")
+
+
+# -- evaluation ----------------------------------------------------------------------------------------------
+@dataclass
+class _Pending:
+    unit: Unit
+    cases: set[int] = field(default_factory=set)
+    relevant: set[int] = field(default_factory=set)  # cases whose new audit events can break a rule
+
+
+def after_save(unit: Unit, case: Case) -> None:
+    """The hook in the save path: mark the case; its rules run once, just before the unit commits, if
+    what the transaction recorded on it (its audit events) can break a rule; otherwise nothing is read."""
+    pending = unit.session.info.get(PENDING)
+    if pending is None:
+        pending = unit.session.info[PENDING] = _Pending(unit)
+    pending.cases.add(case.id)
+
+
+def triggers(action: str, detail: dict[str, Any]) -> bool:
+    """Whether an audit event can change a rule's outcome (a step a rule reads, a fired timer, evidence)."""
+    if action == "timer.fired" or action.startswith("evidence."):
+        return True
+    if action != "task.completed":
+        return False
+    data = detail.get("data") or {}
+    return detail.get("bpmn_id") in TRIGGER_STEPS or any(key in data for key in TRIGGER_FIELDS)
+
+
+@event.listens_for(Session, "before_flush")
+def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
+    pending = session.info.get(PENDING)
+    if pending is not None:
+        _note(pending, session)
+
+
+def _note(pending: _Pending, session: Session) -> None:
+    for obj in session.new:
+        if isinstance(obj, AuditEvent) and obj.case_id is not None and triggers(obj.action, obj.detail or {}):
+            pending.relevant.add(obj.case_id)
+    for row in writes_of(session).inserted(AuditEvent.__table__):  # events queued by audit.record
+        if row["case_id"] is not None and triggers(row["action"], row["detail"] or {}):
+            pending.relevant.add(row["case_id"])
+
+
+@event.listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    pending = session.info.pop(PENDING, None)
+    if pending is None:
+        return
+    _note(pending, session)
+    for case_id in sorted(pending.cases & pending.relevant):
+        evaluate_case(pending.unit, case_id)
+
+
+def evaluate_case(unit: Unit, case_id: int) -> list[tuple[str, str]]:
+    """Run every rule on one case; store the alerts that are new and return their (rule, subject).
+
+    Inserted with ON CONFLICT DO NOTHING on (rule, case, subject): an on-demand run and a step of the
+    same case may race without locking the case and without failing either."""
+    facts = _facts(unit, case_id)
+    if facts is None:
+        return []
+    known = {(r, s) for r, s in unit.session.execute(
+        select(ComplianceAlert.rule, ComplianceAlert.subject).where(ComplianceAlert.case_id == case_id)
+    )}
+    new = []
+    for rule in RULES:
+        for v in _checked(rule, facts):
+            if (rule.id, v.subject) in known:
+                continue
+            known.add((rule.id, v.subject))
+            insert = pg_insert if unit.session.bind.dialect.name == "postgresql" else sqlite_insert
+            result = unit.session.execute(insert(ComplianceAlert).values(
+                rule=rule.id, case_id=case_id, agency_id=facts.case.agency_id, officer_id=v.officer_id or facts.first_officer,
+                subject=v.subject, severity=rule.severity, basis=v.basis or rule.basis, message=v.message,
+                detected_at=facts.now, status="open", detail=v.detail,
+            ).on_conflict_do_nothing(index_elements=["rule", "case_id", "subject"]))
+            if result.rowcount:
+                new.append((rule.id, v.subject))
+    return new
+
+
+def _checked(rule: Rule, facts: Facts) -> list[Violation]:
+    """A broken rule is logged and skipped: it must not undo the step it looks at."""
+    try:
+        return list(rule.check(facts))
+    except Exception:  # the case is checked again at its next step or on demand
+        log.exception("compliance rule %s failed on case %s", rule.id, facts.case.id)
+        return []
+
+
+def _facts(unit: Unit, case_id: int) -> Facts | None:
+    s = unit.session
+    found = s.execute(
+        select(Case, ProcessDefinition.process_id, Matter.code, AgencyMatter.agency_id)
+        .join(ProcessDefinition, ProcessDefinition.id == Case.definition_id)
+        .outerjoin(Matter, Matter.code == Case.matter_code)
+        .outerjoin(AgencyMatter, and_(AgencyMatter.agency_id == Case.agency_id, AgencyMatter.matter_code == Case.matter_code))
+        .where(Case.id == case_id)
+    ).first()
+    if found is None:
+        return None
+    case, process_id, matter_code, competent_agency = found
+    officers = list(s.scalars(select(User).join(CaseOfficer, CaseOfficer.user_id == User.id).where(CaseOfficer.case_id == case_id)))
+    tasks = list(s.scalars(select(TaskRow).where(TaskRow.case_id == case_id)))
+    timers = list(s.scalars(select(TimerRow).where(TimerRow.case_id == case_id)))
+    facts = Facts(case, unit.now, process_id, matter_code is not None, competent_agency is not None, officers, tasks, timers)
+    for e in s.scalars(select(AuditEvent).where(AuditEvent.case_id == case_id).order_by(AuditEvent.at, AuditEvent.id)):
+        if e.action == "task.completed":
+            d = e.detail or {}
+            facts.steps.setdefault(d.get("bpmn_id"), []).append(Step(d.get("task_id"), e.at, e.actor_id, d.get("data") or {}))
+        else:
+            facts.events.append(e)
+    return facts
+
+
+def evaluate_scope(unit: Unit, agency_id: int | None = None) -> int:
+    """On demand: run the rules over every case of the actor's scope (or an agency's subtree)."""
+    from engine.cases import scope_filter
+    from engine.supervision.monitoring import subtree_path
+
+    require_role(unit.actor, "supervisor", "admin")
+    query = select(Case.id).join(Agency, Agency.id == Case.agency_id).where(*scope_filter(unit))
+    if agency_id is not None:
+        query = query.where(Agency.path.startswith(subtree_path(unit, agency_id)))
+    return sum(len(evaluate_case(unit, case_id)) for case_id in list(unit.session.scalars(query.order_by(Case.id))))
