@@ -23,6 +23,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from engine.audit import digest
 from engine.clock import CHINA_TZ
 from engine.core import Core, Unit
 from engine.models import Agency, AuditEvent, Case, Matter, ProcessDefinition, TaskRow, TimerRow, User
@@ -66,7 +67,7 @@ class Builder:
     def event(self, case: Case, action: str, detail: dict[str, Any], when: str) -> None:
         self.unit.session.add(AuditEvent(
             case_id=case.id, agency_id=case.agency_id, actor_id=self.user, action=action, detail=detail, at=at(when),
-            prev_hash="0" * 64, hash=uuid.uuid4().hex * 2,
+            prev_hash="0" * 64, hash=uuid.uuid4().hex * 2, data_digest=digest(detail),
         ))
 
     def decide(self, case: Case, when: str, **data: Any) -> None:

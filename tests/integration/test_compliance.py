@@ -18,7 +18,7 @@ from engine.supervision.models import ComplianceAlert
 from engine.timers import run_due
 
 PARTY = {"type": "person", "name": "王小明", "id_number": "11010519491231002X"}
-MATTER = "440201004001"
+MATTER = "440201003001"  # the demo fine (2,000 yuan) is inside its discretion band
 FULL = list(STEP_DATA)  # the demo's lawful path through the general procedure, verify_clue .. archive
 
 

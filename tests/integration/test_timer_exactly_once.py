@@ -11,7 +11,7 @@ from typing import Iterator
 
 import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import func, select, update
 
 from engine.clock import CHINA_TZ, FrozenClock
 from engine.core import Core
@@ -23,7 +23,7 @@ from engine.settings import from_env
 from engine.supervision import incidents
 from engine.supervision.models import TimerFiring, TimerIncident
 from engine.timers import catch_up, run_due
-from tests.conftest import CASE_TABLES, START
+from tests.conftest import START, empty_case_tables
 
 PARTY = {"type": "person", "name": "王小明", "id_number": "11010519491231002X"}
 P2_DUE = datetime(2026, 3, 23, 23, 59, 59, tzinfo=CHINA_TZ)  # P2: 15 working days from 2026-03-02
@@ -45,8 +45,7 @@ def shared_url(request: pytest.FixtureRequest) -> Iterator[str]:
     db: Database = request.getfixturevalue(f"{request.param}_db")
     yield db.url
     with db.transaction() as session:
-        for table in CASE_TABLES:
-            session.execute(delete(table))
+        empty_case_tables(session)
 
 
 def separate_core(url: str, tmp_path: Path, at: datetime) -> Core:

@@ -10,7 +10,8 @@ from engine import definitions, versions
 from engine.accounts import principal_for_username
 from engine.core import Core
 from engine.errors import InvalidInput
-from engine.models import AuditEvent, DefinitionFile, ProcessDefinition
+from engine.models import DefinitionFile, ProcessDefinition
+from tests.conftest import empty_case_tables
 from engine.settings import PROJECT_ROOT
 from tests.support.bpmn_samples import minimal_bpmn
 
@@ -44,7 +45,7 @@ def designer(core: Core):  # type: ignore[no-untyped-def]
         unit.actor = principal_for_username(unit, "designer1")
         yield unit
     with core.db.transaction() as session:
-        session.execute(delete(AuditEvent))
+        empty_case_tables(session)  # the deployments' audit events too
         session.execute(delete(DefinitionFile).where(DefinitionFile.definition_id > seeded))
         session.execute(delete(ProcessDefinition).where(ProcessDefinition.id > seeded))
 
