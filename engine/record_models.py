@@ -1,6 +1,6 @@
 """Tables of the full-process record (全过程记录): audit chain heads, evidence, resumable uploads,
 archives and the chain of custody. Evidence and audit rows are append-only: nothing in the code
-updates or deletes them, and on PostgreSQL a trigger (migration 0002_evidence) refuses it.
+updates or deletes them, and on PostgreSQL a trigger (migration 0006_evidence) refuses it.
 """
 from __future__ import annotations
 

@@ -1,15 +1,15 @@
 """documents: issued documents, their content and gapless document numbers
 
-Revision ID: 0002_documents
-Revises: 0001_initial
+Revision ID: 0004_documents
+Revises: 0003_procedures
 Create Date: 2026-12-01 19:56:19.505162
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = '0002_documents'
-down_revision = '0002_procedures'
+revision = '0004_documents'
+down_revision = '0003_procedures'
 branch_labels = None
 depends_on = None
 

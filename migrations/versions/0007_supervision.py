@@ -1,15 +1,15 @@
 """Supervision: timer firings with lateness, timer incidents, compliance alerts, case review samples
 
-Revision ID: 0002_supervision
-Revises: 0001_initial
+Revision ID: 0007_supervision
+Revises: 0006_evidence
 Create Date: 2026-12-01 19:49:43.772260
 """
 from alembic import op
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-revision = '0002_supervision'
-down_revision = '0002_evidence'
+revision = '0007_supervision'
+down_revision = '0006_evidence'
 branch_labels = None
 depends_on = None
 

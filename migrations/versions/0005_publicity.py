@@ -1,16 +1,16 @@
 """Publicity platform: frozen publication records (with Chinese full-text search: pg_trgm GIN index on
 PostgreSQL, an FTS5 trigram table on SQLite), complaints and attachments, webhook subscriptions and deliveries
 
-Revision ID: 0002_publicity
-Revises: 0001_initial
+Revision ID: 0005_publicity
+Revises: 0004_documents
 Create Date: 2026-12-01 19:53:17.334602
 """
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = '0002_publicity'
-down_revision = '0002_documents'
+revision = '0005_publicity'
+down_revision = '0004_documents'
 branch_labels = None
 depends_on = None
 

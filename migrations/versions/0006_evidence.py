@@ -1,15 +1,15 @@
 """Full-process record: evidence, resumable uploads, archives, chain of custody, audit chain heads and data digests
 
-Revision ID: 0002_evidence
-Revises: 0001_initial
+Revision ID: 0006_evidence
+Revises: 0005_publicity
 Create Date: 2026-12-01 19:50:59.901907
 """
 from alembic import op
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-revision = '0002_evidence'
-down_revision = '0002_publicity'
+revision = '0006_evidence'
+down_revision = '0005_publicity'
 branch_labels = None
 depends_on = None
 

@@ -1,14 +1,14 @@
 """Procedures: deviations from the discretion benchmarks (engine/discretion_models.py); the inspection
 directory, the recorded random draws and referrals to punishment cases (engine/inspection_models.py)
 
-Revision ID: 0002_procedures
-Revises: 0001_initial
+Revision ID: 0003_procedures
+Revises: 0002_calendar
 """
 from alembic import op
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-revision = '0002_procedures'
+revision = '0003_procedures'
 down_revision = '0002_calendar'
 branch_labels = None
 depends_on = None
