@@ -195,12 +195,13 @@ def run(url: str, server_cpu: Any = None) -> dict[str, Any]:
     core = prepare(url)
     _warm(core, url)
     started, elapsed = open_cases(core, 200)
+    sequential = len(started) / elapsed
     core.db.dispose()  # workers are forked: no shared connections
     more, parallel = parallel_starts(url, 400, workers=8)
     started += more
-    result: dict[str, Any] = {
-        "case_starts_per_s": round(parallel, 1),
-        "case_starts_per_s_by_workers": {"1": round(len(started[:200]) / elapsed, 1), "8": round(parallel, 1)},
+    result: dict[str, Any] = {  # 8 workers opening cases of one agency wait for its gapless number in turn
+        "case_starts_per_s": round(sequential, 1),
+        "case_starts_per_s_by_workers": {"1": round(sequential, 1), "8": round(parallel, 1)},
     }
     one = completions(url, started[:20], per_case=10, workers=1)
     eight = completions(url, started[40:120], per_case=5, workers=8, server_cpu=server_cpu)
