@@ -5,12 +5,13 @@ case took), the document PDFs, the evidence files and an `index.html` that reads
 `verify_zip` checks every member's hash, the chain, the evidence recorded in the chain and the manifest's own
 digest. Archiving (归档) a closed case stores its file, records the file's hash and freezes the case.
 
-Documents come from the functions in `DOCUMENT_SOURCES` (the document feature registers one): each returns
-`EfileDocument`s; they are listed in the manifest and their PDFs put under `documents/`.
+The case's issued documents (engine/documents) are listed in the manifest with their numbers and SHA-256,
+and their PDFs put under `documents/`.
 """
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
 import tempfile
@@ -55,7 +56,18 @@ class EfileDocument:
     open: Callable[[], BinaryIO]  # the PDF's bytes
 
 
-DOCUMENT_SOURCES: list[Callable[[Unit, Case], list[EfileDocument]]] = []
+def issued_documents(unit: Unit, case: Case) -> list[EfileDocument]:
+    """The case's issued documents, oldest first, each with its stored PDF."""
+    from engine.documents import service as documents
+
+    found = []
+    for view in documents.list_documents(unit, case.id):
+        pdf = documents.pdf_of(unit, view.id)[1]
+        found.append(EfileDocument(
+            number=view.number, title=view.title, kind=view.doc_type, filename=f"{view.id:06d}_{view.template}.pdf",
+            sha256=view.sha256, size=len(pdf), issued_at=view.issued_at, open=lambda pdf=pdf: io.BytesIO(pdf),
+        ))
+    return found
 
 
 # -- building --------------------------------------------------------------------------------------------------
@@ -69,12 +81,11 @@ def manifest(unit: Unit, case: Case) -> tuple[dict[str, Any], list[tuple[str, Ca
     files: list[tuple[str, Callable[[], BinaryIO]]] = []
 
     documents = []
-    for source in DOCUMENT_SOURCES:
-        for doc in source(unit, case):
-            name = f"documents/{_zip_name(doc.filename)}"
-            documents.append({"number": doc.number, "title": doc.title, "kind": doc.kind, "file": name,
-                              "sha256": doc.sha256, "size": doc.size, "issued_at": doc.issued_at})
-            files.append((name, doc.open))
+    for doc in issued_documents(unit, case):
+        name = f"documents/{_zip_name(doc.filename)}"
+        documents.append({"number": doc.number, "title": doc.title, "kind": doc.kind, "file": name,
+                          "sha256": doc.sha256, "size": doc.size, "issued_at": doc.issued_at})
+        files.append((name, doc.open))
 
     evidence = []
     for row in unit.session.scalars(select(Evidence).where(Evidence.case_id == case.id).order_by(Evidence.id)):

@@ -22,6 +22,7 @@ from engine.demo import run_steps
 from engine.efile import verify_zip
 from engine.models import AuditEvent
 from tests.api.conftest import Client
+from tests.api.test_documents_api import INQUIRY
 from tests.support import evidence_samples as samples
 
 PARTY = {"type": "organization", "name": "广州市天河区示例便利店有限公司", "credit_code": "91350100M000100Y43"}
@@ -101,6 +102,28 @@ def test_the_efile_holds_case_party_evidence_chain_procedure_and_path(
     body = json.loads(zipfile.ZipFile(efile_of(officer, case_id, tmp_path)).read("manifest.json"))
     assert [s["bpmn_id"] for s in body["path"]] == ["verify_clue", "approve_filing"]
     assert body["path"][0]["by"] and body["path"][0]["state"] == "completed"
+
+
+def test_the_efile_holds_the_issued_documents_and_a_changed_pdf_is_named(
+    officer: Client, case_with_evidence: Any, tmp_path: Path,
+) -> None:
+    case_id, _ = case_with_evidence
+    issued = officer.post(f"/api/v1/cases/{case_id}/documents", json={"template": "inquiry_record", "data": INQUIRY})
+    assert issued.status_code == 201, issued.get_json()
+    doc = issued.get_json()
+    path = efile_of(officer, case_id, tmp_path)
+    with zipfile.ZipFile(path) as z:
+        body = json.loads(z.read("manifest.json"))
+        [listed] = body["documents"]
+        pdf = z.read(listed["file"])
+    assert (listed["number"], listed["sha256"]) == (doc["number"], doc["sha256"])
+    assert pdf == officer.get(f"/api/v1/documents/{doc['id']}/pdf").data and hashlib.sha256(pdf).hexdigest() == doc["sha256"]
+    assert verify_zip(path) == []
+
+    changed = tmp_path / "changed.zip"
+    rewrite(path, changed, lambda name, data: data[:-10] + b"0000000000" if name == listed["file"] else data)
+    result = CliRunner().invoke(main, ["efile", "verify", str(changed)], catch_exceptions=False)
+    assert result.exit_code == 1 and listed["file"] in result.output
 
 
 def test_the_export_is_audited_in_the_system_chain(
