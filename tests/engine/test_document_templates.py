@@ -131,6 +131,12 @@ VARIANTS = [
     ("preservation_handling_decision", {"handling_approved": False}, "先行登记保存物品处理审批表", "preservation_handling_approval", "保审"),
     ("agency_reminder", {}, "催告书", "enforcement_reminder", "催"),
     ("enforcement_reminder", {}, "催告书", "enforcement_reminder", "催"),
+    # An inspection's 责令改正通知书 is numbered apart from the library's rectification_order (责改); filing or
+    # transferring makes the internal opinion.
+    ("correction_order", {"follow_up": "order_and_file"}, "责令改正通知书", "correction_order", "检改"),
+    ("correction_order", {"follow_up": "file_case"}, "检查发现问题处理意见", "inspection_follow_up", "检处"),
+    ("correction_order", {"follow_up": "transfer", "transfer_target": "广州市天河区卫生健康局"}, "检查发现问题处理意见",
+     "inspection_follow_up", "检处"),
 ]
 
 
@@ -166,7 +172,7 @@ def test_the_on_the_spot_decision_carries_what_apl_article_52_requires() -> None
 
 
 def test_the_coercive_decisions_carry_address_remedies_and_seal() -> None:
-    for name in ("seizure_decision", "enforcement_decision", "substitute_decision"):
+    for name in ("seizure_decision", "enforcement_decision", "substitute_decision", "freeze_decision"):
         text = pdf_text(rendering.to_pdf(rendered(f"{name}.html.j2").html))
         for required in ("广州市天河区示例路1号", "六十日内向广州市天河区人民政府申请行政复议", "六个月内依法向有管辖权的人民法院提起行政诉讼",
                          "（印章）2026年3月20日"):
@@ -182,3 +188,24 @@ def test_later_documents_cite_the_numbers_the_case_issued() -> None:
     assert "穗天市监扣〔2026〕1号扣押决定书" in typed  # not issued in this case: the number the officer recorded
     application = pdf_text(rendering.to_pdf(render_variant("enforcement_application", {"issued": {"enforcement_reminder": "穗天市监催〔2026〕7号"}}).html))
     assert "送达穗天市监催〔2026〕7号催告书" in application and "此致广州市天河区人民法院" in application
+
+
+def test_the_freeze_documents_state_account_amount_and_period_and_cite_the_issued_freeze() -> None:
+    freeze = pdf_text(rendering.to_pdf(rendered("freeze_decision.html.j2").html))
+    for required in ("某银行广州天河支行", "44050100000000000001", "人民币186000.00元", "冻结期限为三十日", "第二十九条至第三十一条"):
+        assert required in freeze, required  # ACL Art. 31: account, amount, period, basis
+    unfreeze = pdf_text(rendering.to_pdf(render_variant("unfreeze_decision", {"issued": {"freeze_decision": "穗天市监冻〔2026〕9号"}}).html))
+    assert "穗天市监冻〔2026〕9号冻结决定书" in unfreeze and "决定解除冻结" in unfreeze and "冻结期限届满" not in unfreeze
+    typed = pdf_text(rendering.to_pdf(render_variant("unfreeze_decision", {"issued": {}, "unfreeze_ground": "period_expired"}).html))
+    assert "穗天市监冻〔2026〕1号冻结决定书" in typed and "冻结期限届满" in typed
+
+
+def test_the_inspection_documents_cite_the_issued_checklist() -> None:
+    order = pdf_text(rendering.to_pdf(render_variant("correction_order", {"issued": {"inspection_checklist": "穗天市监检记〔2026〕4号"}}).html))
+    assert "检查记录表：穗天市监检记〔2026〕4号" in order and "2026年4月3日前改正" in order and "（印章）" in order
+    opinion = pdf_text(rendering.to_pdf(render_variant("correction_order", {"issued": {}, "follow_up": "transfer",
+                                                                              "transfer_target": "广州市天河区卫生健康局"}).html))
+    assert "穗天市监检记〔2026〕1号" in opinion and "移送广州市天河区卫生健康局" in opinion
+    checklist = pdf_text(rendering.to_pdf(render_variant("inspection_checklist", {"party_present": False, "witness_name": "物业王某",
+                                                                                    "party_signed": False, "refusal_note": "当事人不在场"}).html))
+    assert "见证人：物业王某" in checklist and "当事人拒绝签字：当事人不在场" in checklist
