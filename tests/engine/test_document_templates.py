@@ -133,7 +133,7 @@ VARIANTS = [
     ("enforcement_reminder", {}, "催告书", "enforcement_reminder", "催"),
     # An inspection's 责令改正通知书 is numbered apart from the library's rectification_order (责改); filing or
     # transferring makes the internal opinion.
-    ("correction_order", {"follow_up": "order_and_file"}, "责令改正通知书", "correction_order", "检改"),
+    ("correction_order", {"follow_up": "order_and_file"}, "责令改正通知书", "rectification_order", "责改"),  # one series with the library notice
     ("correction_order", {"follow_up": "file_case"}, "检查发现问题处理意见", "inspection_follow_up", "检处"),
     ("correction_order", {"follow_up": "transfer", "transfer_target": "广州市天河区卫生健康局"}, "检查发现问题处理意见",
      "inspection_follow_up", "检处"),
