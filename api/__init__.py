@@ -12,15 +12,25 @@ from engine.core import Core
 def create_app(core: Core | None = None) -> Flask:
     from engine.settings import from_env
 
-    from . import problems
-    from .resources import auth, cases, catalogue, processes, tasks, timers
+    from . import feeds, problems, public_http
+    from .resources import (
+        auth,
+        cases,
+        catalogue,
+        custody,
+        discretion,
+        efile,
+        evidence,
+        inspections,
+        processes,
+        public,
+        publicity,
+        supervision,
+        tasks,
+        timers,
+    )
     from .resources import calendar as calendar_resource
     from .resources import clock_changes as clock_changes_resource
-    from .resources import discretion, inspections
-    from . import feeds, public_http
-    from .resources import public, publicity
-    from .resources import custody, efile, evidence
-    from .resources import supervision
 
     core = core or Core(from_env())
     app = Flask(__name__)

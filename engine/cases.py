@@ -12,11 +12,26 @@ from sqlalchemy.orm import make_transient_to_detached
 
 from engine import audit, definitions, instances, sequences
 from engine.accounts import has_valid_certificate, require_role
-from engine.catalogue import MatterView, checked_matter, competence_clause, competent_matter
+from engine.catalogue import (
+    MatterView,
+    checked_matter,
+    competence_clause,
+    competent_matter,
+)
 from engine.clock import CHINA_TZ, parse_instant
 from engine.core import Unit
 from engine.errors import Forbidden, InvalidInput, NotFound, Problem
-from engine.models import Agency, Case, CaseOfficer, CaseSequence, Matter, ProcessDefinition, TaskRow, TimerRow, User
+from engine.models import (
+    Agency,
+    Case,
+    CaseOfficer,
+    CaseSequence,
+    Matter,
+    ProcessDefinition,
+    TaskRow,
+    TimerRow,
+    User,
+)
 from engine.parties import normalise_party
 from engine.timers import TimerView, timer_view
 

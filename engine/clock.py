@@ -5,7 +5,7 @@ offset) freezes it for demos and tests; tests pass a `FrozenClock` they can move
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 CHINA_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
 
@@ -16,7 +16,7 @@ class Clock:
     frozen = False
 
     def now(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
 
 class FrozenClock(Clock):

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -83,7 +84,7 @@ class Core:
         return found
 
     @contextmanager
-    def unit(self, actor: Principal = SYSTEM) -> Iterator["Unit"]:
+    def unit(self, actor: Principal = SYSTEM) -> Iterator[Unit]:
         self.refresh_calendar()
         with self.db.transaction() as session:
             unit = Unit(self, session, actor)

@@ -147,10 +147,10 @@ def _task_deadlines(timers: list[TimerView]) -> dict[str, datetime]:
     """The earliest armed statutory deadline guarding each task."""
     due: dict[str, datetime] = {}
     for timer in timers:
-        if timer.armed and timer.attached_to and timer.due_at is not None:
-            if timer.properties.get("kind", "deadline") == "deadline":
-                current = due.get(timer.attached_to)
-                due[timer.attached_to] = timer.due_at if current is None else min(current, timer.due_at)
+        if (timer.armed and timer.attached_to and timer.due_at is not None
+                and timer.properties.get("kind", "deadline") == "deadline"):
+            current = due.get(timer.attached_to)
+            due[timer.attached_to] = timer.due_at if current is None else min(current, timer.due_at)
     return due
 
 

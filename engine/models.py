@@ -7,7 +7,7 @@ supervisors and task lists ask; nothing reads workflow state to answer those.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -60,7 +60,7 @@ class UTCDateTime(TypeDecorator):
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map = {dict[str, Any]: JSONType, list[Any]: JSONType, datetime: UTCDateTime()}
+    type_annotation_map: ClassVar = {dict[str, Any]: JSONType, list[Any]: JSONType, datetime: UTCDateTime()}
 
 
 class Agency(Base):
@@ -271,10 +271,12 @@ class AuditEvent(Base):
     data_digest: Mapped[str] = mapped_column(String(64))  # SHA-256 of the canonical JSON of detail
 
 
-from engine import calendar_models  # noqa: E402,F401
-from engine import discretion_models  # noqa: E402,F401
-from engine.documents import models as _document_models  # noqa: E402,F401
-from engine.publicity import models as publicity_models  # noqa: E402,F401
-from engine import inspection_models  # noqa: E402,F401
-from engine import record_models  # noqa: E402,F401  (full-process record: evidence, archives, chain heads)
-from engine.supervision import models as supervision_models  # noqa: E402,F401
+from engine import (
+    calendar_models,  # noqa: F401
+    discretion_models,  # noqa: F401
+    inspection_models,  # noqa: F401
+    record_models,  # noqa: F401  (full-process record: evidence, archives, chain heads)
+)
+from engine.documents import models as _document_models  # noqa: F401
+from engine.publicity import models as publicity_models  # noqa: F401
+from engine.supervision import models as supervision_models  # noqa: F401

@@ -16,7 +16,14 @@ from sqlalchemy import and_, bindparam, exists, func, or_, select
 from engine import audit, clock_changes, definitions, discretion, instances, task_rules
 from engine.cases import check_visible, scope_filter
 from engine.core import Unit
-from engine.errors import Conflict, Forbidden, FormDataInvalid, InvalidInput, NotFound, Problem
+from engine.errors import (
+    Conflict,
+    Forbidden,
+    FormDataInvalid,
+    InvalidInput,
+    NotFound,
+    Problem,
+)
 from engine.models import Agency, Case, CaseOfficer, ProcessInstance, TaskRow
 from engine.publicity import publications
 

@@ -144,7 +144,7 @@ def _sweep_batch(core: Core, limit: int, worker: str | None) -> tuple[int, int]:
             with core.unit() as unit:
                 if _advance_case(unit, case_id, worker):
                     advanced += 1
-        except Exception as exc:  # one broken case must not stop the others
+        except Exception as exc:  # noqa: BLE001 - one broken case, whatever broke it, must not stop the others
             detail = exc.detail if isinstance(exc, ZhifaError) else f"{type(exc).__name__}: {exc}"
             log.error("timers of case %s could not fire: %s", case_id, detail)
             incidents.record_failure(core, case_id, detail)

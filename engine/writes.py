@@ -16,7 +16,8 @@ binds them.
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import Table, event, inspect
 from sqlalchemy.engine import Dialect

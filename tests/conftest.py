@@ -8,24 +8,45 @@ always frozen and moved by the tests; nothing sleeps.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import delete, text
 
+from engine.calendar_models import CalendarYear
 from engine.clock import CHINA_TZ, FrozenClock
 from engine.core import Core
 from engine.db import Database, upgrade
-from engine.calendar_models import CalendarYear
-from engine.models import AccessToken, AuditEvent, Case, CaseOfficer, CaseSequence, ProcessInstance, TaskRow, TimerRow
 from engine.discretion_models import DiscretionDeviation
 from engine.documents.models import Document, DocumentContent, DocumentSequence
+from engine.inspection_models import (
+    InspectionDraw,
+    InspectionReferral,
+    InspectionSubject,
+)
+from engine.models import (
+    AccessToken,
+    AuditEvent,
+    Case,
+    CaseOfficer,
+    CaseSequence,
+    ProcessInstance,
+    TaskRow,
+    TimerRow,
+)
 from engine.publicity import models as publicity_models
-from engine.inspection_models import InspectionDraw, InspectionReferral, InspectionSubject
-from engine.record_models import AuditChain, CaseArchive, CustodyEvent, CustodyItem, Evidence, EvidenceUpload
+from engine.record_models import (
+    AuditChain,
+    CaseArchive,
+    CustodyEvent,
+    CustodyItem,
+    Evidence,
+    EvidenceUpload,
+)
 from engine.seed import seed_demo
 from engine.settings import from_env
 from engine.supervision.models import (
@@ -61,8 +82,9 @@ def empty_case_tables(session: Any) -> None:
         session.execute(delete(table))
 
 # Fast password hashing in tests only: the production parameters are argon2's defaults.
-import engine.accounts as _accounts  # noqa: E402
-from argon2 import PasswordHasher  # noqa: E402
+from argon2 import PasswordHasher
+
+import engine.accounts as _accounts
 
 _accounts._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
 

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import contextvars
 import json
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
-from typing import Any, Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
@@ -125,7 +126,7 @@ class Definition:
         }
 
     @classmethod
-    def from_state(cls, state: dict[str, Any]) -> "Definition":
+    def from_state(cls, state: dict[str, Any]) -> Definition:
         spec = _REGISTRY.restore(state["spec"])
         subs = {k: _REGISTRY.restore(v) for k, v in state.get("subprocess_specs", {}).items()}
         return cls(process_id=spec.name, spec=spec, subprocess_specs=subs)
@@ -156,7 +157,7 @@ class Runtime:
         self.clock = clock
         self.script_engine = make_script_engine(functions)
 
-    def start(self, definition: Definition, data: dict[str, Any]) -> "Instance":
+    def start(self, definition: Definition, data: dict[str, Any]) -> Instance:
         wf = BpmnWorkflow(definition.spec, definition.subprocess_specs, script_engine=self.script_engine)
         wf.task_tree.data = json.loads(json.dumps(data))
         for child in wf.task_tree.children:
@@ -165,7 +166,7 @@ class Runtime:
         instance.advance()
         return instance
 
-    def restore(self, definition: Definition, state: dict[str, Any]) -> "Instance":
+    def restore(self, definition: Definition, state: dict[str, Any]) -> Instance:
         version = state.get("serializer_version")
         if version != SERIALIZER_VERSION:
             return Instance(self, definition, self._restore_migrated(definition, state))
@@ -457,7 +458,7 @@ def _parse_due(value: Any) -> datetime | None:
         parsed = TimerEventDefinition.get_datetime(value)
     except ValueError:
         return None
-    return datetime.fromtimestamp(parsed.timestamp(), timezone.utc)
+    return datetime.fromtimestamp(parsed.timestamp(), UTC)
 
 
 def _interrupting(spec: Any) -> bool:

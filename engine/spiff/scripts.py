@@ -249,19 +249,19 @@ def _guard_mul(a: Any, b: Any) -> Any:
         if isinstance(seq, (str, bytes, list, tuple)) and isinstance(n, int) and len(seq) * max(n, 0) > MAX_ITEMS:
             raise _too_big(f"a sequence of {len(seq) * n} items")
     if isinstance(a, int) and isinstance(b, int) and a.bit_length() + b.bit_length() > MAX_INT_BITS:
-        raise _too_big("an integer of more than %d bits" % MAX_INT_BITS)
+        raise _too_big(f"an integer of more than {MAX_INT_BITS} bits")
     return a * b
 
 
 def _guard_pow(a: Any, b: Any) -> Any:
     if isinstance(a, int) and isinstance(b, int) and b > 0 and max(a.bit_length(), 1) * b > MAX_INT_BITS:
-        raise _too_big("an integer of more than %d bits" % MAX_INT_BITS)
+        raise _too_big(f"an integer of more than {MAX_INT_BITS} bits")
     return a ** b
 
 
 def _guard_lshift(a: Any, b: Any) -> Any:
     if isinstance(a, int) and isinstance(b, int) and a.bit_length() + b > MAX_INT_BITS:
-        raise _too_big("an integer of more than %d bits" % MAX_INT_BITS)
+        raise _too_big(f"an integer of more than {MAX_INT_BITS} bits")
     return a << b
 
 

@@ -25,10 +25,21 @@ from sqlalchemy.orm import Session
 from engine.accounts import require_role
 from engine.clock import CHINA_TZ
 from engine.core import Unit
-from engine.writes import writes_of
-from engine.models import Agency, AgencyMatter, AuditEvent, Case, CaseOfficer, Matter, ProcessDefinition, TaskRow, TimerRow, User
+from engine.models import (
+    Agency,
+    AgencyMatter,
+    AuditEvent,
+    Case,
+    CaseOfficer,
+    Matter,
+    ProcessDefinition,
+    TaskRow,
+    TimerRow,
+    User,
+)
 from engine.supervision.models import ComplianceAlert
 from engine.supervision.monitoring import settings
+from engine.writes import writes_of
 
 log = logging.getLogger("zhifa.compliance")
 PENDING = "zhifa_compliance"

@@ -23,7 +23,17 @@ from sqlalchemy import func, insert, select, text
 
 from engine.accounts import hash_password
 from engine.core import Core
-from engine.models import Agency, AgencyMatter, Case, CaseOfficer, Matter, ProcessDefinition, TaskRow, TimerRow, User
+from engine.models import (
+    Agency,
+    AgencyMatter,
+    Case,
+    CaseOfficer,
+    Matter,
+    ProcessDefinition,
+    TaskRow,
+    TimerRow,
+    User,
+)
 from engine.seed import seed_demo
 
 CITIES, COUNTIES, TOWNSHIPS = 21, 120, 1600

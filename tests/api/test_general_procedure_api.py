@@ -4,6 +4,7 @@ clock and running the timer sweep. Every timer shows the due date the counting r
 """
 from __future__ import annotations
 
+import itertools
 from datetime import datetime
 from typing import Any
 
@@ -91,7 +92,7 @@ def test_case_goes_from_clue_to_archive(login: Any, core: Core, clock: FrozenClo
     assert {t["status"] for t in case["timers"]} <= {"met", "fired"}
     audit = officer.get(f"/api/v1/cases/{case_id}/audit").get_json()["items"]
     assert audit[0]["action"] == "case.opened" and audit[-1]["action"] == "case.closed"
-    assert all(e["prev_hash"] == p["hash"] for p, e in zip(audit, audit[1:]))
+    assert all(e["prev_hash"] == p["hash"] for p, e in itertools.pairwise(audit))
 
 
 def test_supervisor_sees_overdue_filing_limit_in_the_city(login: Any, clock: FrozenClock) -> None:

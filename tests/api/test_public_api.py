@@ -4,7 +4,7 @@ roster, catalogue, statistics, feeds, caching, rate limit, verification, and cle
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -12,14 +12,14 @@ from lxml import etree
 from sqlalchemy import select, update
 
 from api import create_app
+from engine.accounts import principal_for_username
 from engine.clock import CHINA_TZ, FrozenClock
 from engine.core import Core
-from engine.publicity import sweep
-from engine.publicity.public import PUBLIC_FIELDS
-from engine.accounts import principal_for_username
 from engine.documents import service as documents
 from engine.documents.models import DocumentContent
 from engine.models import Agency, AgencyMatter
+from engine.publicity import sweep
+from engine.publicity.public import PUBLIC_FIELDS
 from tests.api.test_documents_api import INQUIRY
 from tests.support.publicity import COMPANY, PERSON, decided_case, open_case, schedule
 

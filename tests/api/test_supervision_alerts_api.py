@@ -12,7 +12,13 @@ from engine.clock import CHINA_TZ
 from engine.core import Core
 from engine.models import ProcessInstance
 from engine.timers import run_due
-from tests.api.test_read_api import PRICE_TAGS, TIANHE_PARTY, YUEXIU_PARTY, agency_id, open_case
+from tests.api.test_read_api import (
+    PRICE_TAGS,
+    TIANHE_PARTY,
+    YUEXIU_PARTY,
+    agency_id,
+    open_case,
+)
 
 AFTER_P2 = datetime(2026, 3, 24, 0, 0, 1, tzinfo=CHINA_TZ)
 

@@ -26,7 +26,16 @@ from sqlalchemy import select
 from engine.audit import digest
 from engine.clock import CHINA_TZ
 from engine.core import Core, Unit
-from engine.models import Agency, AuditEvent, Case, Matter, ProcessDefinition, TaskRow, TimerRow, User
+from engine.models import (
+    Agency,
+    AuditEvent,
+    Case,
+    Matter,
+    ProcessDefinition,
+    TaskRow,
+    TimerRow,
+    User,
+)
 
 
 def at(day: str) -> datetime:

@@ -10,7 +10,15 @@ import pytest
 
 from engine.core import Core
 from engine.demo import STEP_DATA
-from tests.api.test_read_api import ADVERTISING, PRICE_TAGS, TIANHE_PARTY, YUEXIU_PARTY, agency_id, open_case, user_ids
+from tests.api.test_read_api import (
+    ADVERTISING,
+    PRICE_TAGS,
+    TIANHE_PARTY,
+    YUEXIU_PARTY,
+    agency_id,
+    open_case,
+    user_ids,
+)
 from tests.conftest import START
 
 
@@ -45,7 +53,7 @@ def test_red_and_yellow_as_of_any_date(login: Any, tree: dict[str, Any]) -> None
     # 2026-03-24 + 3 working days = 03-27: the 03-30 deadlines are still green; on 03-26 they turn yellow.
     assert numbers(supervisor, "/api/v1/timers?colour=yellow&as_of=2026-03-24") == set()
     assert numbers(supervisor, "/api/v1/timers?colour=yellow&as_of=2026-03-26") == {n["t3"], n["y2"]}
-    items = supervisor.get("/api/v1/timers?as_of=2026-03-26&case_id=%d" % tree["t3"]["id"]).get_json()["items"]
+    items = supervisor.get(f"/api/v1/timers?as_of=2026-03-26&case_id={tree['t3']['id']}").get_json()["items"]
     assert [(t["status"], t["colour"]) for t in items] == [("pending", "yellow")]
 
 

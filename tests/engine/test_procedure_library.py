@@ -43,7 +43,7 @@ def test_every_diagram_deploys_with_lanes_and_cited_timers(path) -> None:
     lanes = [lane.get("name") for lane in tree.iterfind(".//bpmn:lane", NS)]
     # Every role of the procedure has its lane, in this order; a called procedure may need fewer roles.
     assert lanes == (LANES[: len(lanes)] if path.stem in called_only() else LANES)
-    for event in tree.iter("{%s}boundaryEvent" % NS["bpmn"], "{%s}intermediateCatchEvent" % NS["bpmn"]):
+    for event in tree.iter(f"{{{NS['bpmn']}}}boundaryEvent", f"{{{NS['bpmn']}}}intermediateCatchEvent"):
         if event.find("bpmn:timerEventDefinition", NS) is None:
             continue
         props = {p.get("name"): p.get("value") for p in event.iterfind(".//spiffworkflow:property", NS)}

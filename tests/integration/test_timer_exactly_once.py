@@ -4,10 +4,10 @@ then becomes an incident, and is resolved once it fires."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
@@ -68,7 +68,7 @@ def test_two_timer_processes_fire_each_timer_exactly_once(shared_url: str, tmp_p
         try:
             barrier.wait(timeout=30)
             advanced.append(catch_up(core, limit=4, worker=name))
-        except BaseException as exc:  # surfaced below; a thread cannot fail the test itself
+        except BaseException as exc:  # noqa: BLE001 - surfaced below; a thread cannot fail the test itself
             errors.append(exc)
 
     threads = [threading.Thread(target=sweep, args=(core, f"w{i}")) for i, core in enumerate(workers)]

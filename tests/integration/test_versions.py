@@ -11,8 +11,8 @@ from engine.accounts import principal_for_username
 from engine.core import Core
 from engine.errors import InvalidInput
 from engine.models import DefinitionFile, ProcessDefinition
-from tests.conftest import empty_case_tables
 from engine.settings import PROJECT_ROOT
+from tests.conftest import empty_case_tables
 from tests.support.bpmn_samples import minimal_bpmn
 
 BPMN = PROJECT_ROOT / "processes" / "general_punishment.bpmn"
