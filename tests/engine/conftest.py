@@ -48,17 +48,24 @@ def script_functions(clock: FrozenClock) -> dict[str, Callable[..., Any]]:
     }
 
 
+def library_definition(*paths: Path, **checks: bool) -> Definition:
+    """Procedures of processes/ parsed and validated as deployment does, against every form and template."""
+    return load_definition(
+        {path.name: path.read_bytes() for path in paths},
+        known_forms={p.name for p in FORMS.glob("*.json")},
+        known_templates={p.name for p in TEMPLATES.glob("*.j2")},
+        require_forms=True,
+        **checks,
+    )
+
+
 @pytest.fixture(scope="session")
 def general_definition() -> Definition:
     """`processes/general_punishment.bpmn` with the hearing it calls (`hearing.bpmn`), parsed and validated as
     deployment would (once per session)."""
-    return load_definition(
-        {name: (PROCESSES / name).read_bytes() for name in ("general_punishment.bpmn", "hearing.bpmn")},
-        known_forms={p.name for p in FORMS.glob("*.json")},
-        known_templates={p.name for p in TEMPLATES.glob("*.j2")},
-        require_forms=True,
-        require_statutory_timers=True,
-        require_paths_to_end=True,
+    return library_definition(
+        PROCESSES / "general_punishment.bpmn", PROCESSES / "hearing.bpmn",
+        require_statutory_timers=True, require_paths_to_end=True,
     )
 
 

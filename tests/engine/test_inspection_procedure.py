@@ -11,8 +11,8 @@ import pytest
 
 from engine.clock import CHINA_TZ
 from engine.inspection import pick
-from engine.spiff import Definition, load_definition
-from tests.engine.conftest import FORMS, PROCESSES, TEMPLATES, Case
+from engine.spiff import Definition
+from tests.engine.conftest import PROCESSES, Case, library_definition
 
 PROCESS_FILE = PROCESSES / "administrative_inspection.bpmn"
 ORGANIZATION = {"type": "organization", "name": "广州某某餐饮有限公司", "credit_code": "91440101MA59XXXX1X"}
@@ -20,12 +20,7 @@ ORGANIZATION = {"type": "organization", "name": "广州某某餐饮有限公司"
 
 @pytest.fixture(scope="module")
 def inspection_definition() -> Definition:
-    return load_definition(
-        {PROCESS_FILE.name: PROCESS_FILE.read_bytes()},
-        known_forms={p.name for p in FORMS.glob("*.json")},
-        known_templates={p.name for p in TEMPLATES.glob("*.j2")},
-        require_forms=True,
-    )
+    return library_definition(PROCESS_FILE)
 
 
 @pytest.fixture

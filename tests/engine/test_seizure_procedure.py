@@ -18,8 +18,8 @@ from lxml import etree
 from engine import task_rules
 from engine.clock import CHINA_TZ
 from engine.errors import InvalidInput
-from engine.spiff import Definition, load_definition
-from tests.engine.conftest import FORMS, PROCESSES, TEMPLATES, Case
+from engine.spiff import Definition
+from tests.engine.conftest import PROCESSES, Case, library_definition
 
 PROCESS_FILE = PROCESSES / "seizure_detention.bpmn"
 NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL", "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core",
@@ -34,12 +34,7 @@ LANES = {"apply_measure": "officer", "approve_measure": "agency_head", "execute_
 
 @pytest.fixture(scope="module")
 def seizure_definition() -> Definition:
-    return load_definition(
-        {PROCESS_FILE.name: PROCESS_FILE.read_bytes()},
-        known_forms={p.name for p in FORMS.glob("*.json")},
-        known_templates={p.name for p in TEMPLATES.glob("*.j2")},
-        require_forms=True,
-    )
+    return library_definition(PROCESS_FILE)
 
 
 @pytest.fixture
