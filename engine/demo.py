@@ -83,12 +83,17 @@ def seed_everything(core: Core) -> bool:
         for matter, party, summary, steps in DEMO_CASES:
             case_id = open_demo_case(core, matter, party, summary)
             run_steps(core, case_id, steps)
+        # Dated today (the steps' sample dates are in March 2026): a notice served in March would have let its
+        # statement period (P7) run out before the demo runs, and the case could not reach its decision.
+        now, today = core.now_iso(), core.now_iso()[:10]
         for matter, party, summary, number, fine in PUBLISHED_DEMO_CASES:
             case_id = open_demo_case(core, matter, party, summary)
             run_steps(core, case_id, TO_DECISION, {
-                "investigate": {"proposed_fine_amount": fine},
-                "prior_notice": {"notice_content": f"拟给予警告并处罚款{fine}元，当事人享有陈述、申辩的权利。"},
-                "decide": {"decision_document_number": number, "fine_amount": fine},
+                "approve_filing": {"approval_date": today},
+                "investigate": {"proposed_fine_amount": fine, "investigation_ended_on": today},
+                "prior_notice": {"served_at": now, "notice_content": f"拟给予警告并处罚款{fine}元，当事人享有陈述、申辩的权利。"},
+                "record_statement": {"response_submitted_on": today},
+                "decide": {"decision_document_number": number, "fine_amount": fine, "decided_at": now},
             })
         publicity_sweep(core)
     return created

@@ -6,6 +6,7 @@ expire with the login's access token, and the front-end libraries from node_modu
 """
 from __future__ import annotations
 
+import logging
 import secrets
 from datetime import timedelta
 
@@ -17,6 +18,9 @@ from .blueprint import web
 from .i18n import DEFAULT_LANGUAGE, LANGUAGES, TRANSLATIONS
 
 csrf = CSRFProtect()
+
+
+log = logging.getLogger("zhifa.web")
 
 
 def install(app: Flask) -> None:
@@ -33,11 +37,23 @@ def install(app: Flask) -> None:
         BABEL_DEFAULT_LOCALE=DEFAULT_LANGUAGE,
         BABEL_TRANSLATION_DIRECTORIES=str(TRANSLATIONS),
     )
+    _compiled_catalogues()
     Babel(app, locale_selector=_locale)
     csrf.init_app(app)
     csrf.exempt(app.blueprints["api"])  # bearer tokens, no cookies: nothing to forge
     filters.install(app)
     app.register_blueprint(web)
+
+
+def _compiled_catalogues() -> None:
+    """The .mo files are built from the committed .po files (make web); build them here when they are
+    missing or stale, so that `zhifa serve` from any checkout speaks Chinese, not the English message ids."""
+    from .i18n import compile_catalogues
+
+    try:
+        compile_catalogues()
+    except OSError as exc:  # a read-only installation: the pages fall back to the English message ids
+        log.warning("message catalogues could not be compiled: %s", exc)
 
 
 def _locale() -> str:

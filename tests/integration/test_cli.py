@@ -339,6 +339,15 @@ def test_calendar_due_answers_the_counting_rules(zhifa: Zhifa, args: list[str], 
     assert result.output.strip() == expected
 
 
+def test_the_demo_seeds_whatever_the_date(zhifa: Zhifa) -> None:
+    """`make demo` runs on the real clock, months after the sample dates of the demo's steps."""
+    from engine.publicity.models import Publication
+
+    result = zhifa("seed-demo", now="2026-12-01T09:00:00+08:00")
+    assert result.exit_code == 0, result.output
+    assert [s for (s,) in zhifa.query(select(Publication.status))] == ["published", "published"]
+
+
 def test_the_demo_has_published_decisions_against_a_person_and_an_organisation(demo: Zhifa) -> None:
     from engine.publicity.models import Publication
 
