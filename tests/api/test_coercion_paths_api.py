@@ -22,6 +22,7 @@ from tests.engine import test_freeze_procedure as fz
 from tests.engine import test_preservation_procedure as pv
 from tests.engine import test_seizure_procedure as sz
 from tests.engine import test_simplified_procedure as sp
+from tests.support.documents import pdf_text
 
 ORGANIZATION = {"type": "organization", "name": "广州市天河区示例食品有限公司", "credit_code": "91350100M000100Y43"}
 PERSON = {"type": "person", "name": "张三", "id_number": "11010519491231002X"}
@@ -96,13 +97,16 @@ class Run:
         task = self.officer.ready(self.id, bpmn_id)
         return self.officer.get(f"/api/v1/tasks/{task['id']}").get_json()["data"]
 
-    def document(self, bpmn_id: str) -> str:
-        """Issue the document of a completed task; its title."""
+    def document(self, bpmn_id: str, nth: int = -1) -> tuple[str, str]:
+        """Issue the document of a completed task (its nth completion): its title and the text of its PDF."""
         done = [t for t in self.case["tasks"] if t["bpmn_id"] == bpmn_id and t["state"] == "completed"]
         assert done, f"{bpmn_id} not completed"
-        response = self.officer.post(f"/api/v1/cases/{self.id}/documents", json={"task_id": done[-1]["id"]})
+        response = self.officer.post(f"/api/v1/cases/{self.id}/documents", json={"task_id": done[nth]["id"]})
         assert response.status_code == 201, response.get_json()
-        return response.get_json()["title"]
+        issued = response.get_json()
+        pdf = self.officer.get(f"/api/v1/documents/{issued['id']}/pdf")
+        assert pdf.status_code == 200
+        return issued["title"], pdf_text(pdf.data)
 
     def audit_length(self) -> int:
         return len(self.officer.get(f"/api/v1/cases/{self.id}/audit").get_json()["items"])
@@ -132,7 +136,8 @@ def test_simplified_fine_within_the_limit_paid_at_the_bank(run, party, fine) -> 
     assert due_day(case.timer("timer_q3_filing")) == "2026-03-11"
     assert due_day(case.timer("timer_q5_payment")) == "2026-03-17"
     assert case.timer("timer_q5_payment")["legal_basis"].startswith("行政处罚法第")
-    assert case.document("onsite_decide") == "当场行政处罚决定书"
+    title, text = case.document("onsite_decide")
+    assert title == "当场行政处罚决定书" and f"{fine:.2f}" in text and "十五日内" in text
     case.at("2026-03-06T12:00")
     case.do("record_payment", sp.payment("2026-03-04T10:00:00+08:00", fine))
     case.do("submit_filing", sp.filing("2026-03-04T11:00:00+08:00"))
@@ -177,6 +182,7 @@ def test_simplified_late_payment_adds_the_additional_fine(run) -> None:
     case.at("2026-03-20T10:00")
     case.do("record_payment", sp.payment("2026-03-20T10:00:00+08:00", 3000))  # 270 yuan late fee still owed
     assert case.ready() == ["record_payment"] and case.case["status"] != "closed"
+    assert case.task_data("record_payment")["late_fee_amount"] == "270.00"  # 3 % x 3,000 x 3 days (APL Art. 72(1))
     case.do("record_payment", sp.payment("2026-03-20T10:00:00+08:00", 3000, 270))
     case.closed("punished")
     assert case.timer("timer_q5_payment")["status"] == "breached"
@@ -185,6 +191,7 @@ def test_simplified_late_payment_adds_the_additional_fine(run) -> None:
 def test_simplified_on_the_spot_collection_is_handed_over(run) -> None:
     case = simplified(run, PERSON)
     case.do("onsite_decide", sp.decision(fine=50, method="on_spot"))
+    assert "粤财罚字No.000123" in case.document("onsite_decide")[1]  # the finance-department receipt
     assert case.ready() == ["hand_over_fine", "submit_filing"]
     p14 = case.timer("timer_p14_hand_over")
     assert due_day(p14) == "2026-03-04" and p14["legal_basis"].startswith("行政处罚法第")
@@ -201,6 +208,7 @@ def test_simplified_late_filing_and_hand_over_are_recorded_not_blocking(run) -> 
     case = simplified(run, PERSON)
     case.do("onsite_decide", sp.decision(fine=50, method="on_spot", party_signed=False,
                                          refusal_note="当事人拒绝签名，两名执法人员在场见证。"))
+    assert "当事人拒绝签收" in case.document("onsite_decide")[1]
     case.at("2026-03-12T08:00")
     assert case.fire() == 1
     assert {case.timer(t)["status"] for t in ("timer_q3_filing", "timer_p14_hand_over")} == {"overdue"}
@@ -252,7 +260,8 @@ def test_seizure_refused_beforehand(run) -> None:
 def test_seizure_approved_then_confiscated_or_destroyed(run, outcome, closed_as) -> None:
     case = seized(run)
     assert case.ready() == ["decide_handling"]
-    assert case.document("execute_measure") == "扣押决定书"
+    title, text = case.document("execute_measure")
+    assert title == "扣押决定书" and "扣押财物清单" in text and "某牌饼干" in text
     case.at("2026-03-20T10:00")
     case.do("decide_handling", sz.handle(outcome))
     case.do("approve_handling", sz.decided(outcome), by="head")
@@ -277,7 +286,8 @@ def test_seizure_in_an_emergency_reported_within_24_hours_then_released(run) -> 
     case.do("approve_handling", sz.decided("release"), by="head")
     case.do("release_items", sz.RELEASE)
     case.closed("released")
-    assert case.document("release_items") == "解除扣押决定书"
+    title, text = case.document("release_items")
+    assert title == "解除扣押决定书" and "经调查，不再需要查封、扣押" in text
 
 
 def test_seizure_in_an_emergency_reported_late_and_disapproved_is_lifted(run) -> None:
@@ -290,6 +300,7 @@ def test_seizure_in_an_emergency_reported_late_and_disapproved_is_lifted(run) ->
     case.at("2026-03-03T11:30")
     case.do("release_items", {**sz.RELEASE, "released_at": "2026-03-03T11:30:00+08:00"})
     case.closed("released")
+    assert "负责人认为不应当采取" in case.document("release_items")[1]
     assert case.timer("timer_p3_report")["status"] == "breached"
 
 
@@ -301,7 +312,8 @@ def test_seizure_extended_once_a_second_extension_refused_and_expiry_releases(ru
     case.do("approve_extension", {**EXTENSION_APPROVED, "extension_notified_at": "2026-03-25T15:00:00+08:00"}, by="head")
     assert [due_day(t) for t in case.case["timers"] if t["bpmn_id"] == "timer_c2_period" and t["status"] == "pending"] \
         == ["2026-05-06"]
-    assert case.document("approve_extension") == "延长查封（扣押）期限通知书"
+    title, text = case.document("approve_extension")
+    assert title == "延长查封（扣押）期限通知书" and "2026年5月6日" in text
     before = case.audit_length()
     refused = case.do("decide_handling", sz.EXTEND, status=422)
     (error,) = refused["errors"]
@@ -315,6 +327,7 @@ def test_seizure_extended_once_a_second_extension_refused_and_expiry_releases(ru
     case.at("2026-05-07T09:00")
     case.do("release_items", {**sz.RELEASE, "released_at": "2026-05-07T09:00:00+08:00"})
     case.closed("released")
+    assert "期限已经届满" in case.document("release_items")[1]
 
 
 def test_seizure_refused_extension_keeps_the_period(run) -> None:
@@ -322,6 +335,7 @@ def test_seizure_refused_extension_keeps_the_period(run) -> None:
     case.at("2026-03-02T16:00")
     case.do("decide_handling", sz.EXTEND)
     case.do("approve_extension", {"extension_approved": False, "extension_opinion": "不符合情况复杂的条件。"}, by="head")
+    assert "不予批准延长" in case.document("approve_extension")[1]
     assert due_day(case.timer("timer_c2_period")) == "2026-04-01"
     assert case.ready() == ["decide_handling"]
     case.do("decide_handling", sz.EXTEND)  # the one extension the law allows is still there
@@ -336,6 +350,7 @@ def test_seizure_appraisal_time_is_not_counted(run) -> None:
     case.do("decide_handling", sz.EXTEND)
     assert case.task_data("approve_extension")["extended_period_end"] == "2026-05-11"
     case.do("approve_extension", {**EXTENSION_APPROVED, "extension_notice_number": "穗天市监延〔2026〕2号"}, by="head")
+    assert "已扣除检测、检验、检疫或者技术鉴定期间10日" in case.document("approve_extension")[1]
     assert due_day(case.timer("timer_c2_period")) == "2026-05-11"
     case.at("2026-04-20T10:00")
     case.do("decide_handling", sz.handle("release"))
@@ -370,13 +385,14 @@ def assert_handling_limit(case: Run) -> None:
 ])
 def test_preservation_handling_decision_in_time(run, action, outcome) -> None:
     case = registered(run)
-    assert case.document("register_evidence") == "先行登记保存通知书"
+    title, text = case.document("register_evidence")
+    assert title == "先行登记保存通知书" and "某牌运动鞋" in text
     case.at("2026-03-05T10:30")
     case.do("decide_preservation", pv.proposal(action))
     case.do("approve_preservation_handling", pv.approval(), by="head")
     case.closed(outcome)
     assert case.timer("timer_p4_handling")["status"] == "met"
-    assert case.document("approve_preservation_handling") == "先行登记保存物品处理决定书"
+    assert case.document("approve_preservation_handling")[0] == "先行登记保存物品处理决定书"
 
 
 def test_preservation_released_by_decision_after_a_refused_proposal(run) -> None:
@@ -384,13 +400,15 @@ def test_preservation_released_by_decision_after_a_refused_proposal(run) -> None
     case.at("2026-03-05T10:30")
     case.do("decide_preservation", pv.proposal("confiscate"))
     case.do("approve_preservation_handling", pv.approval(False), by="head")
+    assert "不予批准" in case.document("approve_preservation_handling")[1]
     assert case.ready() == ["decide_preservation"]
     case.do("decide_preservation", pv.proposal("release"))
     case.do("approve_preservation_handling", pv.approval(), by="head")
     assert case.ready() == ["release_preserved"]
     case.at("2026-03-05T12:00")
     case.do("release_preserved", pv.RELEASE)
-    assert case.case["status"] == "closed" and case.ready() == []
+    case.closed("released")
+    assert "违法事实不成立或者不需要继续保存" in case.document("release_preserved")[1]
 
 
 def test_preservation_lapses_by_the_p4_timer(run) -> None:
@@ -403,6 +421,7 @@ def test_preservation_lapses_by_the_p4_timer(run) -> None:
     case.at("2026-03-12T09:00")
     case.do("release_preserved", {**pv.RELEASE, "released_at": "2026-03-12T09:00:00+08:00"})
     case.closed("lapsed")
+    assert "自动解除" in case.document("release_preserved")[1]
 
 
 def test_preservation_in_an_emergency_reported_and_approved(run) -> None:
@@ -424,7 +443,7 @@ def test_preservation_in_an_emergency_the_head_disagrees_with_is_released(run) -
     assert case.ready() == ["release_preserved"]
     case.at("2026-03-05T11:00")
     case.do("release_preserved", pv.RELEASE)
-    assert case.case["status"] == "closed" and case.ready() == []
+    case.closed("released")
 
 
 def test_preservation_refused_beforehand(run) -> None:
@@ -447,7 +466,8 @@ def frozen(run: Callable[..., Run]) -> Run:
     assert case.timer("timer_c4_delivery")["status"] == "met"
     c4 = case.timer("timer_c4_period")
     assert due_day(c4) == "2026-04-01" and c4["legal_basis"].startswith("行政强制法第三十二条")
-    assert case.document("deliver_freeze_decision") == "冻结决定书"
+    title, text = case.document("deliver_freeze_decision")
+    assert title == "冻结决定书" and "500000.00" in text
     return case
 
 
@@ -471,7 +491,8 @@ def test_freeze_lifted_by_decision(run) -> None:
     assert case.ready() == ["unfreeze_deposits"]
     case.do("unfreeze_deposits", fz.UNFREEZE)
     case.closed("unfrozen")
-    assert case.document("unfreeze_deposits") == "解除冻结决定书"
+    title, text = case.document("unfreeze_deposits")
+    assert title == "解除冻结决定书" and "决定解除冻结" in text
 
 
 def test_freeze_extended_then_expiry_unfreezes(run) -> None:
@@ -492,6 +513,7 @@ def test_freeze_extended_then_expiry_unfreezes(run) -> None:
     assert case.ready() == ["unfreeze_deposits"]
     case.do("unfreeze_deposits", {**fz.UNFREEZE, "unfrozen_at": "2026-05-07T00:00:01+08:00"})
     case.closed("unfrozen")
+    assert "冻结期限届满" in case.document("unfreeze_deposits")[1]
 
 
 def test_freeze_refused_extension_keeps_the_period_and_late_delivery_is_flagged(run) -> None:
