@@ -239,7 +239,7 @@ def document_render(name: str, data_file: str | None, out: str | None, with_docx
     """Render templates/NAME.html.j2 with its sample context (over samples/_base.json) to a PDF."""
     import json
 
-    from engine.documents import rendering
+    from engine.documents import qr, rendering
     from engine.documents.docx import to_docx
     from engine.documents.samples import sample_context
 
@@ -254,7 +254,9 @@ def document_render(name: str, data_file: str | None, out: str | None, with_docx
     except ZhifaError as exc:
         _fail(exc)
     target = Path(out or f"{rendering.stem(filename)}.pdf")
-    target.write_bytes(rendering.to_pdf(result.html, "验证码 " + context["document"]["verification_code"]))
+    code = context["document"]["verification_code"]
+    url = qr.verification_url(settings_module.from_env().public_base_url, code)
+    target.write_bytes(rendering.to_pdf(result.html, "验证码 " + code, url))
     click.echo(f"{target}: {result.title} (type {result.doc_type}, 文号代字 {result.number_word})")
     if with_docx and result.docx:
         docx_target = target.with_suffix(".docx")

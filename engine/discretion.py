@@ -188,6 +188,12 @@ def assess(processes_dir: Path, matter_code: str, facts: dict[str, Any] | None, 
     )
 
 
+def tier_band(tier: str, low: Decimal, high: Decimal, row: dict[str, Any]) -> Band:
+    """The band of `tier` within the statutory range [low, high] by a fine_benchmark row's split
+    (yuan, or multiples of the base amount for a `multiple` row): what `assess` enforces."""
+    return _band(tier, low, high, row)
+
+
 def _band(tier: str, low0: Decimal, high0: Decimal, row: dict[str, Any]) -> Band:
     span = high0 - low0
     if tier == "no_punishment":

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +35,7 @@ class Settings:
     s3_endpoint_url: str | None = None  # ZHIFA_S3_ENDPOINT_URL: an S3-compatible server (credentials: AWS_*)
     s3_bucket: str = "zhifa-evidence"  # ZHIFA_S3_BUCKET
     s3_prefix: str = "evidence/"  # ZHIFA_S3_PREFIX
+    public_base_url: str = "http://127.0.0.1:8000"  # ZHIFA_PUBLIC_BASE_URL: what a document's QR code points to
 
     @property
     def is_sqlite(self) -> bool:
@@ -64,6 +66,7 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         s3_endpoint_url=env.get("ZHIFA_S3_ENDPOINT_URL") or None,
         s3_bucket=env.get("ZHIFA_S3_BUCKET", "zhifa-evidence"),
         s3_prefix=env.get("ZHIFA_S3_PREFIX", "evidence/"),
+        public_base_url=_base_url(env.get("ZHIFA_PUBLIC_BASE_URL") or "http://127.0.0.1:8000"),
     )
 
 
@@ -81,3 +84,11 @@ def _flag(env: dict[str, str], name: str, default: bool) -> bool:
     if value in _FALSE:
         return False
     raise ValueError(f"{name} must be true or false, not {raw!r}")
+
+
+def _base_url(raw: str) -> str:
+    """ZHIFA_PUBLIC_BASE_URL: an absolute http(s) URL without query or fragment (printed in QR codes)."""
+    value = raw.strip().rstrip("/")
+    if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value):
+        raise ValueError(f"ZHIFA_PUBLIC_BASE_URL must be an http(s) URL such as https://zhifa.gd.gov.cn, not {raw!r}")
+    return value

@@ -8,7 +8,7 @@ from flask import Response, request
 from flask_restx import Namespace, Resource
 
 from engine.errors import InvalidInput, Problem
-from engine.publicity import complaints, public, verification
+from engine.publicity import benchmarks, complaints, public, verification
 
 from ..context import render, unit
 
@@ -95,6 +95,16 @@ class ComplaintStatus(Resource):
         """投诉举报办理状态 · status by tracking code (without the complainant's identity)"""
         with unit(authenticated=False) as u:
             return render(complaints.public_status(u, tracking_code))
+
+
+@ns.route("/benchmarks")
+class Benchmarks(Resource):
+    @ns.doc(security=[], params={"matter": "执法事项编码（12位）；不填则为全部事项"})
+    def get(self):  # type: ignore[no-untyped-def]
+        """行政处罚裁量基准（行政处罚法第三十四条） · the discretion benchmarks: tiers and fine bands per matter"""
+        matter = request.args.get("matter")
+        with unit(authenticated=False) as u:
+            return benchmarks.published_benchmarks(u, None if matter is None else matter.strip())
 
 
 @ns.route("/documents/<string:code>")

@@ -22,6 +22,7 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
+from engine.documents import qr
 from engine.errors import InvalidInput, Problem
 
 TEMPLATE_SUFFIX = ".html.j2"
@@ -31,7 +32,8 @@ MAX_STRING = 200_000  # longest string a template may build by repetition (`"x" 
 BASE_CSS = """
 @page { size: A4; margin: 37mm 26mm 35mm 28mm;
   @bottom-center { content: "第 " counter(page) " 页 共 " counter(pages) " 页"; font-size: 9pt; }
-  @bottom-right { content: string(verification); font-size: 8pt; } }
+  @bottom-right { content: string(verification); font-size: 8pt; }
+  @bottom-left { content: element(verification-qr); vertical-align: middle; } }
 html { font-family: "Noto Serif CJK SC", "Noto Serif CJK", "Noto Sans CJK SC", serif; font-size: 12pt;
   line-height: 1.6; }
 h1 { font-family: "Noto Sans CJK SC", sans-serif; font-size: 18pt; text-align: center; margin: 0 0 4mm; }
@@ -44,6 +46,8 @@ th { width: 28%; font-weight: bold; }
 .seal, .date { text-align: right; margin-top: 6mm; }
 .signatures { margin-top: 8mm; }
 .verification { string-set: verification content(); font-size: 0; height: 0; margin: 0; }
+.verification-qr { position: running(verification-qr); margin: 0; line-height: 0; }
+.verification-qr svg { width: 20mm; height: 20mm; }
 """
 
 
@@ -204,10 +208,14 @@ def _refusing_fetcher() -> Any:
     return Refusing()
 
 
-def to_pdf(html: str, verification_line: str = "") -> bytes:
-    """A4 PDF with extractable text (CJK font embedded); nothing outside the HTML is loaded."""
+def to_pdf(html: str, verification_line: str = "", qr_text: str = "") -> bytes:
+    """A4 PDF with extractable text (CJK font embedded); nothing outside the HTML is loaded.
+    `verification_line` goes into the right of every page footer, the QR code of `qr_text` (the
+    verification URL, engine/documents/qr.py) into its left."""
     from weasyprint import CSS, HTML  # heavy import, only where PDFs are made
 
+    if qr_text:
+        html = _with_marker(html, f'<div class="verification-qr">{qr.svg(qr_text)}</div>')
     if verification_line:
         html = _with_verification(html, verification_line)
     fetcher = _refusing_fetcher()
@@ -217,7 +225,11 @@ def to_pdf(html: str, verification_line: str = "") -> bytes:
 
 def _with_verification(html: str, line: str) -> str:
     """Put the verification line in the page footer (CSS string-set from an invisible element)."""
-    marker = f'<p class="verification">{_escape(line)}</p>'
+    return _with_marker(html, f'<p class="verification">{_escape(line)}</p>')
+
+
+def _with_marker(html: str, marker: str) -> str:
+    """`marker` as the first thing in the body (the footer's running elements must come first)."""
     index = html.find("<body")
     if index < 0:
         return marker + html

@@ -29,7 +29,7 @@ from engine.core import Unit
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from engine.models import Agency, AuditEvent, Case, CaseOfficer, TaskRow, User
 
-from . import rendering
+from . import qr, rendering
 from .docx import to_docx
 from .models import Document, DocumentContent, DocumentSequence
 
@@ -87,7 +87,7 @@ def issue(unit: Unit, case_id: int, *, task_id: Any = None, template: Any = None
     number = f"{agency.abbreviation}{draft.number_word}〔{issued_on.year}〕{serial}号"
     final = _render(source, context, {"number": number, "verification_code": code, "issued_on": issued_on.isoformat()})
     footer = f"验证码 {code}"
-    pdf = rendering.to_pdf(final.html, footer)
+    pdf = rendering.to_pdf(final.html, footer, qr.verification_url(unit.core.settings.public_base_url, code))
     docx = to_docx(final.html, footer) if final.docx else None
     row = Document(
         case_id=case.id, agency_id=case.agency_id, task_id=source.task.id if source.task else None,

@@ -26,3 +26,20 @@ def docx_text(content: bytes) -> str:
     parts += [cell.text for table in document.tables for row in table.rows for cell in row.cells]
     parts += [p.text for section in document.sections for p in section.footer.paragraphs]
     return re.sub(r"\s+", "", "".join(parts))
+
+
+def pdf_qr_codes(content: bytes) -> list[list[str]]:
+    """The QR codes on each page of a PDF, decoded from the page rasterised at 144 dpi (pypdfium2,
+    zxing-cpp): what a phone camera would read, not what the HTML said."""
+    import pypdfium2
+    import zxingcpp
+
+    document = pypdfium2.PdfDocument(content)
+    try:
+        pages = []
+        for index in range(len(document)):
+            image = document[index].render(scale=2).to_pil()
+            pages.append([r.text for r in zxingcpp.read_barcodes(image) if r.format == zxingcpp.BarcodeFormat.QRCode])
+        return pages
+    finally:
+        document.close()
