@@ -62,15 +62,19 @@ class Case:
 
     def refused(self, bpmn_id: str, data: dict[str, Any], field: str) -> str:
         """A 422 naming the field; the task stays ready, nothing changed."""
-        before = self.view()
+        before, audited = self.view(), self.audit()
         problem = self.complete(bpmn_id, data, status=422)
         assert problem["errors"][0]["field"] == field, problem
         after = self.view()
         assert self.ready() == [bpmn_id] and after["timers"] == before["timers"] and after["status"] == before["status"]
+        assert self.audit() == audited
         return problem["errors"][0]["message"]
 
     def view(self) -> dict[str, Any]:
         return self.officer.get(f"/api/v1/cases/{self.id}").get_json()
+
+    def audit(self) -> list[dict[str, Any]]:
+        return self.officer.get(f"/api/v1/cases/{self.id}/audit").get_json()["items"]
 
     def ready(self) -> list[str]:
         return sorted(t["bpmn_id"] for t in self.view()["tasks"] if t["state"] == "ready")
@@ -93,6 +97,7 @@ class Case:
         case = self.view()
         assert (case["status"], case["outcome"]) == ("closed", outcome)
         assert self.ready() == []
+        assert not [t for t in case["timers"] if t["status"] in ("pending", "overdue", "suspended")]  # nothing left running
 
     def document(self, bpmn_id: str) -> str:
         """Issue the document of a completed task and read the PDF's text."""
@@ -266,6 +271,16 @@ def test_terminated_directly(login: Any, core: Core, clock: FrozenClock) -> None
     case.ended("terminated")
 
 
+def test_agency_forms_mirror_the_law(login: Any, core: Core, clock: FrozenClock) -> None:
+    case = Case.open(login, core, clock, AGENCY_MATTER, "2026-03-20T09:00:00")
+    case.refused("record_obligation", {**agency.obligation(), "late_fee_rate_notified": False}, "late_fee_rate_notified")  # ACL Art. 45
+    case.refused("record_obligation", {k: v for k, v in agency.obligation().items() if k != "payment_due_on"}, "payment_due_on")
+    case.complete("record_obligation", agency.obligation())
+    case.at("2026-03-20T10:00:00")
+    case.complete("serve_agency_reminder", agency.REMINDER)
+    case.refused("record_response", agency.response("moving_assets", asset_evidence=""), "asset_evidence")
+
+
 # -- 申请人民法院强制执行 ----------------------------------------------------------------------------------
 
 def court_case(login: Any, core: Core, clock: FrozenClock, deferral: str | None = None) -> Case:
@@ -417,6 +432,21 @@ def drawn_case(login: Any, seed: str) -> tuple[str, int]:
     return users[item["officer_ids"][0]], item["case_id"]
 
 
+def test_a_draw_without_a_seed_records_one_it_can_be_reproduced_from(login: Any, clock: FrozenClock) -> None:
+    head = login("head1")
+    for i, code in enumerate(["91350100M000100Y43", "91440106MA5CXXXX2N"]):
+        assert head.post("/api/v1/inspections/subjects", json={
+            "party": {"type": "organization", "name": f"广州市天河区示例食品店{i + 1}", "credit_code": code},
+            "category": "食品经营者"}).status_code == 201
+    response = head.post("/api/v1/inspections/draws", json={"plan_name": "2026年专项抽查", "matter_code": INSPECTION_MATTER,
+                                                            "count": 1, "category": "食品经营者"})
+    assert response.status_code == 201, response.get_json()
+    made = response.get_json()
+    assert made["seed"] and made["reproduced"] is True
+    expected = pick(made["seed"], made["subject_pool"], made["inspector_pool"], 1)
+    assert [(r["subject_id"], r["officer_ids"]) for r in made["result"]] == [(e["subject_id"], e["officer_ids"]) for e in expected]
+
+
 def inspection_case(login: Any, core: Core, clock: FrozenClock, kind: str) -> Case:
     if kind != "random":
         return Case.open(login, core, clock, INSPECTION_MATTER, "2026-03-02T09:00:00", f"{kind} 检查")
@@ -425,14 +455,19 @@ def inspection_case(login: Any, core: Core, clock: FrozenClock, kind: str) -> Ca
     return Case(login, core, clock, case_id, officer=inspector)
 
 
-@pytest.mark.parametrize("kind", ["routine", "special", "complaint", "random"])
-def test_compliant_inspection_is_published_within_20_working_days(login: Any, core: Core, clock: FrozenClock, kind: str) -> None:
+@pytest.mark.parametrize(("kind", "shown"), [
+    ("routine", "检查类型日常检查"), ("special", "检查类型专项检查"),
+    ("complaint", "投诉举报、交办、移送引发的检查（编号：12315-2026-0001）"), ("random", "检查类型双随机抽查"),
+])
+def test_compliant_inspection_is_published_within_20_working_days(login: Any, core: Core, clock: FrozenClock, kind: str,
+                                                                  shown: str) -> None:
     case = inspection_case(login, core, clock, kind)
     case.complete("prepare_inspection", inspection.plan(kind))
     case.at("2026-03-02T11:00:00")
     case.complete("conduct_inspection", inspection.record(False))
     text = case.document("conduct_inspection")
-    assert "检查记录表" in text and "未发现违法行为" in text
+    assert "检查记录表" in text and "未发现违法行为" in text and shown in text
+    assert case.view()["party"]["name"] in text  # for a draw: the drawn subject
     assert case.due_day("timer_d6_publication") == "2026-03-30"
     assert case.ready() == ["publish_result"]
     case.at("2026-03-10T10:00:00")
