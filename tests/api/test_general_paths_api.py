@@ -46,6 +46,15 @@ EXTRA_DATA: dict[str, dict[str, Any]] = {  # the hearing and major-case tasks th
 }
 
 
+# The law each timer counts (processes/general_punishment.bpmn, legal/time-limits.md).
+LEGAL_BASIS = {
+    "timer_p2_filing": "市场监督管理行政处罚程序规定第十八条", "timer_p5_handling": "行政处罚法第六十条",
+    "timer_p6_legal_review": "行政处罚法第五十八条", "timer_p7_statement": "市场监督管理行政处罚程序规定第五十七条第二款",
+    "timer_p11_service": "行政处罚法第六十一条", "timer_p12_payment": "行政处罚法第六十七条第三款",
+    "timer_p17_closure": "市场监督管理行政处罚程序规定第七十七条",
+}
+
+
 def at(text: str) -> datetime:
     return datetime.fromisoformat(f"2026-{text}").replace(tzinfo=CHINA_TZ)
 
@@ -150,6 +159,7 @@ PATHS = {
          task("03-13T10:00", "record_statement", **HEARING_REQUEST),
          # served Mon 03-16: the hearing may be held from the 7th working day after, Wed 03-25
          task("03-16T10:00", "hearing_notice", True, hearing_date="2026-03-24"),
+         task("03-16T10:00", "hearing_notice", True, presiding_officer_id="officer1"),  # an investigator of the case
          task("03-16T10:00", "hearing_notice"),
          task("03-25T15:00", "hold_hearing"), task("03-26T10:00", "legal_review"),
          task("03-27T10:00", "decide", penalties=["warning", "revoke_permit"], fine_amount=0),
@@ -245,6 +255,7 @@ def test_every_path_through_the_api(name: str, login: Any, core: Core, clock: Fr
         timer = latest[bpmn_id]
         assert (timer["status"], local_day(timer["due_at"])) == (status, day), bpmn_id
         assert timer["due_at"].endswith("15:59:59+00:00"), "a day period ends at 24:00 Beijing time"
+        assert timer["legal_basis"].startswith(LEGAL_BASIS[bpmn_id]), bpmn_id
     assert all(t["legal_basis"] and "第" in t["legal_basis"] for t in case["timers"]), "every timer cites its law"
     assert {t["status"] for t in case["timers"]} <= {"met", "fired", "breached"}, "nothing left running"
 
