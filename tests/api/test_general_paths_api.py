@@ -74,12 +74,14 @@ class Task:
     bpmn_id: str
     data: dict[str, Any] = field(default_factory=dict)
     again: bool = False  # the same task comes back (a refused hearing notice, an unpaid late fee)
+    then: dict[str, Any] = field(default_factory=dict)  # what the next task shows its user (computed by the procedure)
 
 
 @dataclass(frozen=True)
 class Fire:
     when: str
     timers: dict[str, str]  # bpmn id -> its status once fired (an interrupting timer "fired", a reminder "overdue")
+    then: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -89,8 +91,8 @@ class ClockChange:
     status: int
 
 
-def task(when: str, bpmn_id: str, again: bool = False, **data: Any) -> Task:
-    return Task(when, bpmn_id, data, again)
+def task(when: str, bpmn_id: str, again: bool = False, then: dict[str, Any] | None = None, **data: Any) -> Task:
+    return Task(when, bpmn_id, data, again, then or {})
 
 
 FILE = [task("03-02T10:00", "verify_clue"), task("03-02T15:00", "approve_filing")]
@@ -146,7 +148,8 @@ PATHS = {
                    # 15 working days after Mon 03-30: 03-31..04-03 (4), 04-07..10 (8), 04-13..17 (13), 04-20, 21
                    "timer_p17_closure": ("met", "2026-04-21")}),
     "statement_waived_by_timer": Path(
-        [*FILE, *PUNISH, Fire("03-20T08:00", {"timer_p7_statement": "fired"}), *DECIDE_AND_PAY, *close()],
+        [*FILE, *PUNISH, Fire("03-20T08:00", {"timer_p7_statement": "fired"},
+                              {"statement_waived": True, "hearing_requested": False}), *DECIDE_AND_PAY, *close()],
         "punish", {"timer_p7_statement": ("fired", "2026-03-19"), "timer_p11_service": ("met", "2026-03-31")}),
     "major_case": Path(
         [*FILE, task("03-10T10:00", "investigate", is_major=True), *PUNISH[1:],
@@ -158,8 +161,10 @@ PATHS = {
         [*FILE, task("03-10T10:00", "investigate", **HEAVY), *PUNISH[1:],
          task("03-13T10:00", "record_statement", **HEARING_REQUEST),
          # served Mon 03-16: the hearing may be held from the 7th working day after, Wed 03-25
-         task("03-16T10:00", "hearing_notice", True, hearing_date="2026-03-24"),
-         task("03-16T10:00", "hearing_notice", True, presiding_officer_id="officer1"),  # an investigator of the case
+         task("03-16T10:00", "hearing_notice", True, {"hearing_date_ok": False, "hearing_date_earliest": "2026-03-25"},
+              hearing_date="2026-03-24"),
+         task("03-16T10:00", "hearing_notice", True, {"presiding_officer_ok": False},
+              presiding_officer_id="officer1"),  # an investigator of the case (行政处罚法第六十四条第四项)
          task("03-16T10:00", "hearing_notice"),
          task("03-25T15:00", "hold_hearing"), task("03-26T10:00", "legal_review"),
          task("03-27T10:00", "decide", penalties=["warning", "revoke_permit"], fine_amount=0),
@@ -169,7 +174,8 @@ PATHS = {
     "hearing_party_absent": Path(
         [*FILE, task("03-10T10:00", "investigate", **HEAVY), *PUNISH[1:],
          task("03-13T10:00", "record_statement", **HEARING_REQUEST), task("03-16T10:00", "hearing_notice"),
-         task("03-25T10:00", "hold_hearing", hearing_attendance="absent_without_cause", hearing_record=DROP),
+         task("03-25T10:00", "hold_hearing", then={"hearing_terminated": True, "hearing_held": False},
+              hearing_attendance="absent_without_cause", hearing_record=DROP),
          task("03-26T10:00", "legal_review"),
          task("03-27T10:00", "decide", penalties=["warning", "revoke_permit"], fine_amount=0),
          task("03-30T10:00", "serve_decision"), *close()],
@@ -178,8 +184,10 @@ PATHS = {
         [*FILE, *PUNISH, task("03-13T10:00", "record_statement"), *DECIDE_AND_PAY[:2],
          Fire("04-08T09:00", {"timer_p12_payment": "overdue"}),
          # 3 days late (04-08..04-10) x 3 % x 2,000 yuan = 180.00: the first payment leaves the late fee owed
-         task("04-10T10:00", "record_payment", True),
-         task("04-10T10:00", "record_payment", late_fee_paid=180), *close(when="04-13T10:00")],
+         task("04-10T10:00", "record_payment", True, {"late_fee_amount": "180.00", "payment_complete": False}),
+         task("04-10T10:00", "record_payment", then={"late_fee_amount": "180.00", "payment_complete": True},
+              late_fee_paid=180),
+         *close(when="04-13T10:00")],
         "punish", {"timer_p12_payment": ("breached", "2026-04-07")}),
     "clock_extension": Path(
         [*FILE,
@@ -210,6 +218,7 @@ def run(step: Task | Fire | ClockChange, case_id: int, login: Any, core: Core, c
         assert run_due(core) == 0, "each timer fires once"
         timers = {t["bpmn_id"]: t["status"] for t in officer.get(f"/api/v1/cases/{case_id}").get_json()["timers"]}
         assert {k: timers[k] for k in step.timers} == step.timers
+        shows(officer, case_id, step.then)
     elif isinstance(step, ClockChange):
         before = officer.get(f"/api/v1/cases/{case_id}").get_json()
         response = officer.post(f"/api/v1/cases/{case_id}/clock-changes", json=step.body)
@@ -230,6 +239,16 @@ def run(step: Task | Fire | ClockChange, case_id: int, login: Any, core: Core, c
         assert response.status_code == 200, response.get_json().get("errors")
         still = [t["bpmn_id"] for t in ready(officer, case_id)]
         assert (step.bpmn_id in still) == step.again, f"{step.bpmn_id} ready again: {still}"
+        shows(user, case_id, step.then)
+
+
+def shows(user: Any, case_id: int, expected: dict[str, Any]) -> None:
+    """The procedure's next task (beside a clock change approval) shows its user what the procedure computed."""
+    if not expected:
+        return
+    (waiting,) = [t for t in ready(user, case_id) if t["bpmn_id"] != "approve_clock_change"]
+    data = user.get(f"/api/v1/tasks/{waiting['id']}").get_json()["data"]
+    assert {k: data.get(k) for k in expected} == expected, waiting["bpmn_id"]
 
 
 @pytest.mark.parametrize("name", list(PATHS))
