@@ -272,4 +272,5 @@ def _initial_data(unit: Unit, case: Case, matter: MatterView, officers: list[Any
         "party": case.party,
         "matter": {"code": matter.code, "name": matter.name, "legal_basis": matter.legal_basis, "category": matter.category},
         "officer_ids": [o.id for o in officers],
+        "officer_usernames": [o.username for o in officers],  # what a form naming an account (主持人账号) is checked against
     }

@@ -53,6 +53,7 @@ def case_data(party: dict | None = None) -> dict:
         "party": party or ORGANIZATION,
         "matter": MATTER,
         "officer_ids": OFFICERS,
+        "officer_usernames": OFFICERS,
     }
 
 
