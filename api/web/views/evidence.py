@@ -19,10 +19,10 @@ from engine.evidence import service
 from engine.evidence.service import ADDING_ROLES
 from engine.evidence.storage import chunks
 
+from ...context import core
 from ...problems import status_of
 from .. import extensions
 from ..blueprint import web
-from ..context import core
 from ..websession import login_required, web_unit
 
 
