@@ -20,6 +20,7 @@ class CaseSection:
     name: str  # "documents" | "evidence" | ...: replaces the "not available yet" note of that name
     template: str  # rendered with `case` (engine.cases.CaseView) in its context
     visible: Callable[[Any, Any], bool]  # (unit, case) -> bool
+    data: Callable[[Any, Any], dict[str, Any]] | None = None  # (unit, case) -> extra names for the template
 
 
 case_sections: list[CaseSection] = []

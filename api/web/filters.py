@@ -27,6 +27,9 @@ LABELS = {
     "admin": lazy_gettext("administrator"), "person": lazy_gettext("natural person"),
     "organization": lazy_gettext("organisation"), "working_days": lazy_gettext("working days"),
     "days": lazy_gettext("days"), "months": lazy_gettext("months"), "hours": lazy_gettext("hours"),
+    "acknowledged": lazy_gettext("acknowledged"), "dismissed": lazy_gettext("dismissed"),
+    "escalated": lazy_gettext("escalated"), "high": lazy_gettext("high"), "medium": lazy_gettext("medium"),
+    "low": lazy_gettext("low"),
 }
 
 

@@ -224,8 +224,8 @@ def _thumbnail(core: Core, received: Received) -> str | None:
         sha = hashlib.sha256(path.read_bytes()).hexdigest()
         storage_for(core).put(path, sha)
         return sha
-    except (OSError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning):
-        return None
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError, Image.DecompressionBombWarning):
+        return None  # Pillow raises SyntaxError for a damaged PNG: the file is evidence as received, without a thumbnail
     finally:
         path.unlink(missing_ok=True)
 

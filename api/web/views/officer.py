@@ -134,8 +134,9 @@ def case_page(case_id: int):  # type: ignore[no-untyped-def]
             ],
         }
         sections = [s for s in extensions.case_sections if s.visible(u, case)]
+        section_data = {k: v for s in sections if s.data for k, v in s.data(u, case).items()}
         return render_template(
-            "cases/page.html", case=case, events=events, names=names, diagram=diagram, sections=sections,
+            "cases/page.html", case=case, events=events, names=names, diagram=diagram, sections=sections, **section_data,
             ready=[t for t in case.tasks if t.state == "ready"],
             case_limit=next((t for t in case.timers if t.status in ("pending", "overdue") and t.due_at), None),
         )
