@@ -10,7 +10,7 @@ import click
 from engine import settings as settings_module
 from engine.errors import ZhifaError
 
-DEMO_ACCOUNTS = "officer1 officer2 officer3 reviewer1 head1 supervisor1 designer1 admin"
+DEMO_ACCOUNTS = "officer1 officer2 officer3 officer4 reviewer1 head1 supervisor1 designer1 admin"
 
 
 def _core():  # type: ignore[no-untyped-def]
