@@ -166,15 +166,7 @@ def test_responses_before_the_reminder_deadline(login: Any, core: Core, clock: F
         case.ended(then)
 
 
-@pytest.mark.parametrize(("planned", "emergency", "allowed"), [
-    ("2026-04-20T10:00:00+08:00", False, True),   # a Monday morning
-    ("2026-04-18T10:00:00+08:00", False, False),  # a Saturday
-    ("2026-05-01T10:00:00+08:00", False, False),  # 劳动节
-    ("2026-05-09T10:00:00+08:00", False, True),   # a 调休 working Saturday
-    ("2026-04-20T22:30:00+08:00", False, False),  # night
-    ("2026-04-21T05:59:00+08:00", False, False),  # night
-    ("2026-04-18T23:00:00+08:00", True, True),    # an emergency (ACL Art. 43)
-])
+@pytest.mark.parametrize(("planned", "emergency", "allowed"), agency.EXECUTION_TIMES)
 def test_no_enforcement_at_night_or_on_rest_days(login: Any, core: Core, clock: FrozenClock, planned: str, emergency: bool,
                                                  allowed: bool) -> None:
     case = reminded(login, core, clock)
@@ -505,13 +497,7 @@ def test_violation_found_is_followed_up(login: Any, core: Core, clock: FrozenClo
     case.complete("publish_result", {**inspection.PUBLISH, "published_at": "2026-03-31T09:00:00+08:00",
                                      "result_summary": "发现问题，已责令改正。"})
     assert case.ready() == ["decide_follow_up"]
-    form = {"follow_up": follow_up, "follow_up_opinion": "同意。"}
-    if follow_up in ("order_correction", "order_and_file"):
-        form.update(correction_order_number="穗天市监责改〔2026〕1号", correction_deadline="2026-04-15",
-                    correction_requirements="建立并执行进货查验记录制度")
-    if follow_up == "transfer":
-        form["transfer_target"] = "广州市天河区卫生健康局"
-    case.complete("decide_follow_up", form)
+    case.complete("decide_follow_up", inspection.follow_up_form(follow_up))
     case.ended("violation_found")
     assert case.timer("timer_d6_publication")["status"] == "breached"
     text = case.document("decide_follow_up")

@@ -223,7 +223,8 @@ def test_forms_mirror_the_law(make) -> None:
     assert case.form_errors("record_response", response("moving_assets", asset_evidence=""))
 
 
-@pytest.mark.parametrize(("planned", "emergency", "allowed"), [
+# When enforcement may be carried out (ACL Art. 43): (planned, emergency, allowed). Also run through the API.
+EXECUTION_TIMES = [
     ("2026-04-20T10:00:00+08:00", False, True),   # a Monday morning
     ("2026-04-18T10:00:00+08:00", False, False),  # a Saturday
     ("2026-05-01T10:00:00+08:00", False, False),  # 劳动节
@@ -231,7 +232,10 @@ def test_forms_mirror_the_law(make) -> None:
     ("2026-04-20T22:30:00+08:00", False, False),  # night
     ("2026-04-21T05:59:00+08:00", False, False),  # night
     ("2026-04-18T23:00:00+08:00", True, True),    # an emergency (ACL Art. 43)
-])
+]
+
+
+@pytest.mark.parametrize(("planned", "emergency", "allowed"), EXECUTION_TIMES)
 def test_no_enforcement_at_night_or_on_rest_days(make, planned, emergency, allowed) -> None:
     from engine import calendar as legal_calendar
 

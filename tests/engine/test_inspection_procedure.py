@@ -94,16 +94,21 @@ def test_violation_found_is_followed_up(make, follow_up, title) -> None:
     assert case.fire() == ["timer_d6_publication"]  # published late: recorded
     case.complete("publish_result", {**PUBLISH, "published_at": "2026-03-31T09:00:00+08:00", "result_summary": "发现问题，已责令改正。"})
     assert case.ready() == ["decide_follow_up"]
+    case.complete("decide_follow_up", follow_up_form(follow_up))
+    assert title in case.documents["decide_follow_up"]
+    assert case.completed and case.data["outcome"] == "violation_found"
+    assert case.timer("timer_d6_publication").status == "breached"
+
+
+def follow_up_form(follow_up: str) -> dict:
+    """The head's decision on what an inspection found (also completed through the API)."""
     form = {"follow_up": follow_up, "follow_up_opinion": "同意。"}
     if follow_up in ("order_correction", "order_and_file"):
         form.update(correction_order_number="穗天市监责改〔2026〕1号", correction_deadline="2026-04-15",
                     correction_requirements="建立并执行进货查验记录制度")
     if follow_up == "transfer":
         form["transfer_target"] = "广州市天河区卫生健康局"
-    case.complete("decide_follow_up", form)
-    assert title in case.documents["decide_follow_up"]
-    assert case.completed and case.data["outcome"] == "violation_found"
-    assert case.timer("timer_d6_publication").status == "breached"
+    return form
 
 
 def test_forms_mirror_the_law(make) -> None:
