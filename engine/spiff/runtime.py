@@ -416,18 +416,20 @@ def _timer_view(task: Any, now: datetime) -> TimerView | None:
     if not _is_timer(spec):
         return None
     value = task.internal_data.get("event_value")
+    props = _properties(spec)
     if task.state == TaskState.WAITING:
         due = _parse_due(value)
         status = "overdue" if due is not None and due <= now else "pending"
     elif task.state == TaskState.COMPLETED:
         due = _parse_due(value)
-        status = "fired" if _interrupting(spec) else _after_firing(task)
+        # a warning is a reminder, not a limit: firing it breaches nothing
+        late = not _interrupting(spec) and props.get("kind", "deadline") == "deadline"
+        status = _after_firing(task) if late else "fired"
     elif task.state == TaskState.CANCELLED and value is not None:
         due = _parse_due(value)  # armed, then disarmed because the guarded work finished first
         status = "met"
     else:
         return None
-    props = _properties(spec)
     clock_start = props.get("clock_start")
     started = task.data.get(clock_start) if clock_start else None
     return TimerView(

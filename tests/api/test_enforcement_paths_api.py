@@ -248,6 +248,9 @@ def test_suspension_resumed_then_terminated_after_three_years(login: Any, core: 
     assert case.fire("2029-04-20T23:00:00") == 0
     assert case.fire("2029-04-21T09:00:00") == 1
     case.log_in()  # three years on, the tokens (400 days in the tests) have expired
+    # three years of suspension permit ending execution (ACL Art. 39(2)); nobody missed a deadline
+    c9 = case.timer("timer_c9_suspension")
+    assert (c9["kind"], c9["status"]) == ("warning", "fired")
     assert case.ready() == ["resume_or_terminate"]
     case.complete("resume_or_terminate", {"resumption": "terminate", "resumption_reason": "中止执行满三年，当事人确无能力履行。"})
     case.ended("terminated")
