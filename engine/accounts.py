@@ -11,7 +11,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 
 from engine import audit
-from engine.core import Principal, Unit
+from engine.core import Core, Principal, Unit
 from engine.errors import Forbidden, Unauthenticated
 from engine.models import AccessToken, Agency, User
 
@@ -51,6 +51,21 @@ def issue_token(unit: Unit, username: str, password: str) -> IssuedToken:
     )
     audit.record(unit, "auth.login", {"username": user.username}, agency_id=user.agency_id, actor_id=user.id)
     return IssuedToken(token, ttl)
+
+
+def log_in(core: Core, username: str, password: str, *, via: str) -> IssuedToken:
+    """Issue a token in one transaction. A refused attempt changes nothing, but is recorded in a transaction
+    of its own (`auth.refused`, in the system chain, with the account's agency when the name is known), so that
+    guessing at passwords leaves a trace supervisors and admins can read. The password is never recorded."""
+    try:
+        with core.unit() as u:
+            return issue_token(u, username, password)
+    except Unauthenticated:
+        with core.unit() as u:
+            user = u.session.scalar(select(User).where(User.username == username))
+            audit.record(u, "auth.refused", {"username": username[:150], "known": user is not None, "via": via},
+                         agency_id=user.agency_id if user is not None else None)
+        raise
 
 
 def principal_for_token(unit: Unit, token: str) -> Principal:

@@ -6,7 +6,7 @@ from flask_restx import Namespace, Resource, fields
 from engine import accounts
 from engine.errors import InvalidInput, Problem
 
-from ..context import json_body, render, unit
+from ..context import core, json_body, render, unit
 
 ns = Namespace("auth", path="/", description="登录与账户 · login and accounts")
 
@@ -35,8 +35,7 @@ class AccessToken(Resource):
         problems = [Problem("required", field=f) for f, v in (("username", username), ("password", password)) if not isinstance(v, str) or not v]
         if problems:
             raise InvalidInput("username and password are required", problems)
-        with unit(authenticated=False) as u:
-            issued = accounts.issue_token(u, username, password)
+        issued = accounts.log_in(core(), username, password, via="api")
         return {"access_token": issued.access_token, "token_type": "Bearer", "expires_in": issued.expires_in}
 
 

@@ -513,6 +513,7 @@ def test_a_token_expires_after_the_configured_ttl(core: Core, clock: FrozenClock
 def test_login_failures(core: Core, http: Any, credentials: dict[str, Any], status: int, field: str | None) -> None:
     with core.unit() as unit:
         tokens = unit.session.scalar(select(func.count()).select_from(AccessToken))
+        refused = unit.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "auth.refused"))
     problem = assert_problem(http.post("/api/v1/auth/token", json=credentials), status)
     if field:
         assert fields(problem) == {field}
@@ -520,6 +521,17 @@ def test_login_failures(core: Core, http: Any, credentials: dict[str, Any], stat
         assert problem["detail"] == "wrong username or password"  # the same answer for both: no user enumeration
     with core.unit() as unit:
         assert unit.session.scalar(select(func.count()).select_from(AccessToken)) == tokens
+        events = unit.session.scalars(select(AuditEvent).where(AuditEvent.action == "auth.refused")
+                                      .order_by(AuditEvent.id)).all()
+    if field:  # a malformed request is no login attempt
+        assert len(events) == refused
+        return
+    # a wrong password or an unknown name is recorded (never the password), under the account's agency if any
+    assert len(events) == refused + 1
+    known = credentials["username"] == "officer1"
+    assert events[-1].detail == {"username": credentials["username"], "known": known, "via": "api"}
+    assert (events[-1].agency_id is not None) == known and events[-1].case_id is None
+    assert PASSWORD not in str(events[-1].detail) and "wrong" not in str(events[-1].detail)
 
 
 def test_a_disabled_account_cannot_log_in_and_its_tokens_stop_working(core: Core, http: Any) -> None:

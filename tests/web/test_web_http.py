@@ -7,9 +7,11 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from api import create_app
 from engine.core import Core
+from engine.models import AuditEvent
 from tests.conftest import PASSWORD
 
 
@@ -68,10 +70,13 @@ def test_logout_revokes_the_token(web):  # type: ignore[no-untyped-def]
     assert api.status_code == 401
 
 
-def test_wrong_password_keeps_the_user_out(web):  # type: ignore[no-untyped-def]
+def test_wrong_password_keeps_the_user_out_and_is_recorded(web, core):  # type: ignore[no-untyped-def]
     response = web.post("/login", data={"username": "officer1", "password": "nope", "csrf_token": csrf(web)})
     assert "用户名或密码错误" in response.get_data(as_text=True)
     assert web.get("/inbox").status_code == 302
+    with core.unit() as unit:
+        last = unit.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)).one()
+    assert (last.action, last.detail) == ("auth.refused", {"username": "officer1", "known": True, "via": "web"})
 
 
 @pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "javascript:alert(1)"])

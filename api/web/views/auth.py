@@ -36,8 +36,7 @@ def login_post():  # type: ignore[no-untyped-def]
     password = request.form.get("password") or ""
     target = _safe_next(request.form.get("next"))
     try:
-        with core().unit() as u:
-            issued = accounts.issue_token(u, username, password)
+        issued = accounts.log_in(core(), username, password, via="web")
     except Unauthenticated:
         return render_template("login.html", next=target, error=_("Wrong username or password."), username=username)
     lang = session.get("lang")
