@@ -171,6 +171,11 @@ def verification_facts(unit: Unit, code: str) -> tuple[DocumentView, str, str] |
 
 
 # -- helpers ----------------------------------------------------------------------------------
+def check_may_issue(unit: Unit, case_id: int) -> None:
+    """Forbidden unless the actor may issue the case's documents (what issue and preview check)."""
+    _check_may_issue(unit, visible_case(unit, case_id))
+
+
 def _check_may_issue(unit: Unit, case: Case) -> None:
     check_visible(unit, case.agency_id)
     if unit.actor.agency_id != case.agency_id:
