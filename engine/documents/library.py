@@ -15,6 +15,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from engine import definitions
 from engine.cases import visible_case
 from engine.core import Unit
+from engine.errors import FormDataInvalid, Problem
 from engine.settings import Settings
 
 SCHEMA_SUFFIX, UI_SUFFIX = ".schema.json", ".uischema.json"
@@ -66,9 +67,17 @@ def library_forms(unit: Unit, case_id: int) -> list[LibraryForm]:
 
 
 def check_data(settings: Settings, template: str, data: dict[str, Any]) -> None:
-    """FormDataInvalid naming each field whose value does not fit the document's schema."""
-    from engine.tasks import validate_form_data
-
+    """FormDataInvalid naming each field whose value does not fit the document's schema, by its path
+    (a missing nested field as person.name, not person)."""
     form = form_of(settings, template)
-    if form is not None:
-        validate_form_data(Draft202012Validator(form.schema, format_checker=FormatChecker()), data)
+    if form is None:
+        return
+    validator = Draft202012Validator(form.schema, format_checker=FormatChecker())
+    problems = []
+    for error in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
+        path = [str(p) for p in error.absolute_path]
+        if error.validator == "required" and "'" in error.message:
+            path.append(error.message.split("'")[1])
+        problems.append(Problem(error.message, field=".".join(path) or "data"))
+    if problems:
+        raise FormDataInvalid(f"the data do not fit the form of {form.title}", problems)
