@@ -37,6 +37,10 @@ def test_upload_with_capture_time_device_and_location(pages, server, tmp_path): 
     page.context.set_geolocation(GUANGZHOU)
     page.goto(f"/cases/{case_id}")
     section = page.locator("section#evidence")
+    fresh = _photo(tmp_path / "刚拍.png")  # written now by the machine's clock: later than Zhifa's frozen clock
+    section.get_by_label("照片、录音或视频").set_input_files(str(fresh))
+    expect(section.get_by_label("采集设备")).not_to_have_value("")
+    expect(section.get_by_label("采集时间（北京时间）")).to_have_value("")  # not taken: it would be in the future
     section.get_by_label("照片、录音或视频").set_input_files(str(photo))
     expect(section.get_by_label("采集时间（北京时间）")).to_have_value("2026-03-01T15:20")  # from lastModified
     agent = page.evaluate("navigator.userAgent")

@@ -107,8 +107,18 @@
     });
   }
 
+  // Zhifa's clock now, as the page had it when it loaded plus the time since: a file's time later
+  // than that is not taken (the server refuses capture times in the future); the officer enters it.
+  var loadedAt = Date.now();
+
+  function zhifaNow(form) {
+    var serverNow = parseInt(form.dataset.nowMs, 10);
+    return isNaN(serverNow) ? Date.now() : serverNow + (Date.now() - loadedAt);
+  }
+
   function fillFromFile(form, file) {
-    if (file && file.lastModified) { form.elements.captured_at.value = chinaLocal(file.lastModified); }
+    var input = form.elements.captured_at;
+    input.value = file && file.lastModified && file.lastModified <= zhifaNow(form) ? chinaLocal(file.lastModified) : '';
     if (!form.elements.device_id.value) { form.elements.device_id.value = navigator.userAgent.slice(0, 120); }
   }
 

@@ -15,7 +15,6 @@ from urllib.parse import quote
 from flask import Response, jsonify, render_template, request
 from flask_babel import lazy_gettext
 
-from engine.clock import CHINA_TZ
 
 from engine.errors import InvalidInput, Problem, ZhifaError
 from engine.evidence import service
@@ -32,7 +31,7 @@ from ..websession import login_required, web_unit
 def _section_data(u: Any, case: Any) -> dict[str, Any]:
     may_add = u.actor.has_role(*ADDING_ROLES) and u.actor.agency_id == case.agency["id"] and case.status != "archived"
     return {"evidence": service.list_for_case(u, case.id), "may_add_evidence": may_add,
-            "now_local": u.now.astimezone(CHINA_TZ).strftime("%Y-%m-%dT%H:%M")}
+            "now_ms": int(u.now.timestamp() * 1000)}
 
 
 extensions.case_sections.append(extensions.CaseSection("evidence", "evidence/_case_section.html", lambda u, case: True, _section_data))
