@@ -4,6 +4,7 @@ decision step (engine/discretion.py); library documents' forms and their data ch
 (engine/documents/library.py)."""
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -28,7 +29,6 @@ INQUIRY = {
 PARTY = {"type": "organization", "name": "广州市天河区示例便利店有限公司", "credit_code": "91350100M000100Y43"}
 
 
-
 def run(core: Core, username: str, fn: Any) -> Any:
     with core.unit() as unit:
         unit.actor = principal_for_username(unit, username)
@@ -43,8 +43,6 @@ def sample(core: Core) -> int:
             for i, day in enumerate(days):
                 case = b.case(agency, "01-10", f"{agency}-{i}")
                 case.status, case.closed_at = "closed", at(day)
-    from datetime import date
-
     return run(core, "supervisor1", lambda u: review.draw(u, agency_id=None, start=date(2026, 2, 1), end=date(2026, 2, 28),
                                                           per_agency=5, seed=3).id)
 

@@ -15,7 +15,6 @@ from urllib.parse import quote
 from flask import Response, jsonify, render_template, request
 from flask_babel import lazy_gettext
 
-
 from engine.errors import InvalidInput, Problem, ZhifaError
 from engine.evidence import service
 from engine.evidence.service import ADDING_ROLES
