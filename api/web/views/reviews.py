@@ -10,6 +10,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
+from engine import overview
 from engine.errors import Conflict, InvalidInput, Problem
 from engine.supervision import indicators, review
 
@@ -105,8 +106,9 @@ def _sample_page(u: Any, sample_id: int, errors: dict[int, list[str]]):  # type:
     sample = review.sample_view(u, sample_id)
     may_assign = u.actor.has_role("supervisor", "admin")
     people = review.reviewer_candidates(u) if may_assign else []
+    names = overview.user_names(u, {c.reviewer_id for c in sample.cases if c.reviewer_id})
     return render_template("supervision/review_sample.html", sample=sample, errors=errors, may_assign=may_assign,
-                           people=people, names={p.id: p.name for p in people})
+                           people=people, names=names)
 
 
 @web.post("/supervision/reviews/<int:sample_id>/cases/<int:case_id>/assign")
