@@ -121,7 +121,7 @@ def _data_from(schema: dict[str, Any], posted: MultiDict, prefix: str) -> dict[s
         kind = prop.get("type")
         if kind == "object" and "properties" in prop:
             group = _data_from(prop, posted, f"{name}.")
-            if group:
+            if any(v != [] for v in group.values()):  # unticked checkboxes alone are not an answer
                 data[key] = group
             continue
         if kind == "array" and prop.get("items", {}).get("type") == "object":
