@@ -14,7 +14,7 @@ from engine.accounts import principal_for_username
 from engine.core import Core
 from engine.demo import LANE_USERS, TO_DECISION
 from engine.documents.models import Document
-from engine.models import TaskRow
+from engine.models import Agency, TaskRow
 from engine.supervision import review
 from engine.supervision.models import ReviewChecklist, ReviewSample
 from tests.api.test_supervision_indicators_api import Builder, at
@@ -71,6 +71,11 @@ def test_bad_draws_are_shown_at_their_fields(web, core):  # type: ignore[no-unty
         assert page.status_code == 200, body
         errors = re.search(rf'id="{field}-errors">(.*?)</ul>', page.get_data(as_text=True), re.DOTALL)
         assert errors and message in errors.group(1), (body, page.get_data(as_text=True)[:300])
+    with core.unit() as unit:  # the provincial department of justice: above the city supervisor's scope
+        outside = unit.session.scalar(select(Agency.id).where(Agency.code == "GD-SFT"))
+    page = web.post("/supervision/reviews", data={"from": "2026-02-01", "to": "2026-02-28", "per_agency": "1",
+                                                  "agency_id": str(outside), "csrf_token": token})
+    assert page.status_code == 200 and "该机关不在您的监督范围内。" in page.get_data(as_text=True)
     assert count(core, ReviewSample) == 0
 
 

@@ -11,7 +11,7 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
 from engine import overview
-from engine.errors import Conflict, InvalidInput, Problem
+from engine.errors import Conflict, Forbidden, InvalidInput, Problem
 from engine.supervision import indicators, review
 
 from ..blueprint import web
@@ -91,6 +91,11 @@ def reviews_draw():  # type: ignore[no-untyped-def]
     except InvalidInput as exc:
         with web_unit() as u:
             return _reviews_page(u, values, _errors(exc.problems or [Problem(exc.detail)]))
+    except Forbidden:
+        with web_unit() as u:
+            if not u.actor.has_role("supervisor", "admin"):
+                raise  # not one who draws: the refusal page
+            return _reviews_page(u, values, {"agency_id": [_("This agency is outside your scope.")]})
     flash(_("%(count)d cases drawn with seed %(seed)d.", count=len(drawn.cases), seed=drawn.seed), "success")
     return redirect(url_for("web.review_sample", sample_id=drawn.id))
 
