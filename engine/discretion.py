@@ -324,3 +324,51 @@ def list_deviations(unit: Unit, *, agency_id: int | None = None, page: int = 1, 
                       d.band_low, d.band_high, d.fine_amount, d.direction, d.reason, d.recorded_by, d.recorded_at)
         for d, number, agency in rows
     ], total
+
+
+# -- the decision form ---------------------------------------------------------------------------
+BAND_TIERS = ("lighter", "general", "heavier")  # the bands of the statutory range a benchmark row splits
+
+
+@dataclass(frozen=True)
+class DecisionBand:
+    """What a decision form shows: the assessment (tier, basis, the band enforced) and the 从轻/一般/从重
+    bands of the statutory range in yuan (empty without a benchmark row or before a multiple's base amount)."""
+    assessment: Assessment
+    bands: dict[str, Band]
+
+
+def tier_bands(processes_dir: Path, matter_code: str, facts: dict[str, Any] | None) -> dict[str, Band]:
+    """The 从轻, 一般 and 从重 bands of a matter in yuan, by its benchmark row's split."""
+    given = clean_facts(facts)
+    fine = tables(processes_dir).fine.evaluate(
+        {"matter_code": matter_code, "base_amount": given["base_amount"], "serious": given["serious"]})
+    if not fine["matched_rules"]:
+        return {}
+    low, high, base = _dec(fine["fine_min"]), _dec(fine["fine_max"]), _dec(given["base_amount"])
+    if fine["fine_kind"] == "multiple":
+        if base <= 0:
+            return {}
+        low, high = low * base, high * base
+    return {tier: _band(tier, low, high, fine) for tier in BAND_TIERS}
+
+
+def decision_band(unit: Unit, task_id: str, tier: str | None = None) -> DecisionBand | None:
+    """The band a ready decision step's form shows (None for any other task): the facts and tier in
+    the case data (the investigation's), or `tier` when the form's choice is asked for."""
+    from engine import instances
+
+    row = unit.session.get(TaskRow, task_id)
+    if row is None:
+        raise NotFound(f"task {task_id} does not exist")
+    check_visible(unit, row.agency_id)
+    if row.state != "ready":
+        return None
+    case = unit.session.get(Case, row.case_id)
+    instance = instances.load(unit, case)
+    view = next((t for t in instance.ready_tasks() if t.id == row.id), None)
+    if view is None or not applies(instance.definition.process_id, row.bpmn_id, view.properties):
+        return None
+    facts = view.data.get("discretion_facts") or None
+    found = assess(unit.core.settings.processes_dir, case.matter_code, facts, tier or view.data.get("discretion_tier"))
+    return DecisionBand(found, tier_bands(unit.core.settings.processes_dir, case.matter_code, facts))

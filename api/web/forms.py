@@ -31,6 +31,8 @@ class Field:
     value: Any = None
     errors: list[str] = field(default_factory=list)
     integer: bool = False
+    children: list[Field] = field(default_factory=list)  # widget "group": the fields of an object
+    item_rows: list[list[Field]] = field(default_factory=list)  # widget "rows": an array of objects, one row per item
 
 
 def fields_of(schema: dict[str, Any], ui_schema: dict[str, Any], values: dict[str, Any] | None = None) -> list[Field]:
@@ -42,12 +44,25 @@ def fields_of(schema: dict[str, Any], ui_schema: dict[str, Any], values: dict[st
     return [_field(name, properties[name], ui_schema.get(name, {}), name in required, values.get(name)) for name in order]
 
 
+BLANK_ROWS = 2  # empty rows offered after the items of an array of objects (ui:options.blank_rows)
+
+
 def _field(name: str, prop: dict[str, Any], ui: dict[str, Any], required: bool, value: Any) -> Field:
     kind = prop.get("type")
     options = ui.get("ui:options", {})
     out = Field(name=name, label=prop.get("title", name), widget="text", required=required,
                 help=ui.get("ui:help") or prop.get("description"), rows=int(options.get("rows", 3)), value=value)
-    if kind == "array":
+    if kind == "object" and "properties" in prop:
+        out.widget = "group"
+        out.children = [replace_name(f, f"{name}.{f.name}") for f in fields_of(prop, ui, value if isinstance(value, dict) else {})]
+    elif kind == "array" and prop.get("items", {}).get("type") == "object":
+        out.widget = "rows"
+        items = [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+        blank = int(options.get("blank_rows", BLANK_ROWS))
+        out.item_rows = [[replace_name(f, f"{name}.{i}.{f.name}") for f in fields_of(prop["items"], ui.get("items", {}), item)]
+                    for i, item in enumerate(items + [{}] * blank)]
+        out.value = items
+    elif kind == "array":
         out.widget = "checkboxes"
         out.choices = _choices(prop.get("items", {}))
         out.value = value if isinstance(value, list) else []
@@ -66,6 +81,12 @@ def _field(name: str, prop: dict[str, Any], ui: dict[str, Any], required: bool, 
     elif ui.get("ui:widget") == "textarea":
         out.widget = "textarea"
     return out
+
+
+def replace_name(f: Field, name: str) -> Field:
+    """A nested field's input name is its path (person.name, qa.0.q): data_from reads it back."""
+    f.name = name
+    return f
 
 
 def _choices(prop: dict[str, Any]) -> list[Choice]:
@@ -90,24 +111,41 @@ def _local_input(value: Any) -> Any:
 def data_from(schema: dict[str, Any], posted: MultiDict) -> dict[str, Any]:
     """The posted form as JSON data. Empty inputs are left out (so "required" reports them); values
     that do not parse are passed on as text so that the schema names the field and its type."""
+    return _data_from(schema, posted, "")
+
+
+def _data_from(schema: dict[str, Any], posted: MultiDict, prefix: str) -> dict[str, Any]:
     data: dict[str, Any] = {}
-    for name, prop in schema.get("properties", {}).items():
+    for key, prop in schema.get("properties", {}).items():
+        name = prefix + key
         kind = prop.get("type")
+        if kind == "object" and "properties" in prop:
+            group = _data_from(prop, posted, f"{name}.")
+            if any(v != [] for v in group.values()):  # unticked checkboxes alone are not an answer
+                data[key] = group
+            continue
+        if kind == "array" and prop.get("items", {}).get("type") == "object":
+            heads = {k[len(name) + 1:].split(".")[0] for k in posted if k.startswith(f"{name}.")}
+            indices = sorted(int(h) for h in heads if h.isdigit())
+            rows = [row for row in (_data_from(prop["items"], posted, f"{name}.{i}.") for i in indices) if row]
+            if rows or f"{name}.present" in posted:
+                data[key] = rows
+            continue
         if kind == "array":
             if name in posted or f"{name}.present" in posted:
-                data[name] = [v for v in posted.getlist(name) if v != ""]
+                data[key] = [v for v in posted.getlist(name) if v != ""]
             continue
         raw = (posted.get(name) or "").strip()
         if raw == "":
             continue
         if kind == "boolean":
-            data[name] = {"true": True, "false": False}.get(raw, raw)
+            data[key] = {"true": True, "false": False}.get(raw, raw)
         elif kind in ("number", "integer"):
-            data[name] = _number(raw, kind)
+            data[key] = _number(raw, kind)
         elif prop.get("format") == "date-time":
-            data[name] = _instant(raw)
+            data[key] = _instant(raw)
         else:
-            data[name] = raw
+            data[key] = raw
     return data
 
 
@@ -139,7 +177,15 @@ def attach_errors(fields: list[Field], problems: list[Any]) -> list[str]:
     for problem in problems:
         name = (problem.field or "").split(".")[0]
         if name in by_name:
-            by_name[name].errors.append(problem.message)
+            _nearest(by_name[name], problem.field or "").errors.append(problem.message)
         else:
             loose.append(problem.message)
     return loose
+
+
+def _nearest(top: Field, path: str) -> Field:
+    """The innermost field of a group or row that a problem's path (person.name, qa.0.q) names."""
+    for child in top.children + [f for row in top.item_rows for f in row]:
+        if path == child.name or path.startswith(child.name + "."):
+            return _nearest(child, path)
+    return top

@@ -29,7 +29,7 @@ from engine.core import Unit
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from engine.models import Agency, AuditEvent, Case, CaseOfficer, TaskRow, User
 
-from . import qr, rendering
+from . import library, qr, rendering
 from .docx import to_docx
 from .models import Document, DocumentContent, DocumentSequence
 
@@ -171,6 +171,11 @@ def verification_facts(unit: Unit, code: str) -> tuple[DocumentView, str, str] |
 
 
 # -- helpers ----------------------------------------------------------------------------------
+def check_may_issue(unit: Unit, case_id: int) -> None:
+    """Forbidden unless the actor may issue the case's documents (what issue and preview check)."""
+    _check_may_issue(unit, visible_case(unit, case_id))
+
+
 def _check_may_issue(unit: Unit, case: Case) -> None:
     check_visible(unit, case.agency_id)
     if unit.actor.agency_id != case.agency_id:
@@ -226,6 +231,7 @@ def _library_source(unit: Unit, case: Case, name: str, data: Any) -> _Source:
         raise InvalidInput("data must be an object", [Problem("must be an object", field="data")])
     if len(json.dumps(data or {}, ensure_ascii=False)) > MAX_DATA_CHARS:
         raise InvalidInput("the document's data are too long", [Problem(f"at most {MAX_DATA_CHARS} characters", field="data")])
+    library.check_data(unit.core.settings, name, dict(data or {}))
     content = path.read_bytes()
     return _Source(name, content.decode("utf-8"), _sha(content), None, dict(data or {}))
 

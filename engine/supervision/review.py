@@ -242,3 +242,87 @@ def _case_view(unit: Unit, row: ReviewCase) -> ReviewedCase:
 
 def _checklist_view(row: ReviewChecklist) -> ChecklistView:
     return ChecklistView(row.id, row.name, row.items, row.created_at)
+
+
+# -- for the pages: samples, reviewers, my review cases, one case to score ----------------------
+@dataclass(frozen=True)
+class SampleSummary:
+    id: int
+    agency: dict[str, Any]
+    period: dict[str, str]
+    per_agency: int
+    seed: int
+    cases: int
+    reviewed: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Person:
+    id: int
+    name: str
+    agency_name: str
+    roles: list[str]
+
+
+@dataclass(frozen=True)
+class CaseToScore:
+    sample_id: int
+    case: ReviewedCase
+    checklist: ChecklistView
+    may_score: bool  # the actor is the assigned reviewer (a new score replaces the last)
+
+
+def list_samples(unit: Unit, *, limit: int = 50) -> list[SampleSummary]:
+    """The samples drawn in the actor's scope, newest first."""
+    from engine.cases import scope_filter
+
+    samples = list(unit.session.scalars(
+        select(ReviewSample).join(Agency, Agency.id == ReviewSample.agency_id).where(*scope_filter(unit))
+        .order_by(ReviewSample.id.desc()).limit(limit)))
+    counts: dict[int, tuple[int, int]] = {}
+    for sample_id, total in unit.session.execute(
+            select(ReviewCase.sample_id, ReviewCase.total).where(ReviewCase.sample_id.in_([s.id for s in samples]))):
+        n, done = counts.get(sample_id, (0, 0))
+        counts[sample_id] = (n + 1, done + (total is not None))
+    names = dict(unit.session.execute(select(Agency.id, Agency.name).where(Agency.id.in_({s.agency_id for s in samples}))).all())
+    return [SampleSummary(s.id, {"id": s.agency_id, "name": names.get(s.agency_id)},
+                          {"from": s.period_from.isoformat(), "to": s.period_to.isoformat()}, s.per_agency, s.seed,
+                          *counts.get(s.id, (0, 0)), s.created_at) for s in samples]
+
+
+def reviewer_candidates(unit: Unit) -> list[Person]:
+    """Active legal reviewers and supervisors in the actor's scope: whom `assign` accepts."""
+    from engine.cases import scope_filter
+
+    rows = unit.session.execute(
+        select(User.id, User.name, Agency.name, User.roles).join(Agency, Agency.id == User.agency_id)
+        .where(User.active.is_(True), *scope_filter(unit)).order_by(Agency.path, User.id)
+    ).all()
+    return [Person(i, n, a, list(r)) for i, n, a, r in rows if set(r) & set(REVIEWERS)]
+
+
+def my_review_cases(unit: Unit) -> list[tuple[int, ReviewedCase]]:
+    """(sample id, case) of the cases assigned to the actor, those still to score first."""
+    rows = unit.session.scalars(select(ReviewCase).where(ReviewCase.reviewer_id == unit.actor.user_id)
+                                .order_by(ReviewCase.reviewed_at.is_not(None), ReviewCase.sample_id.desc(), ReviewCase.case_id))
+    return [(r.sample_id, _case_view(unit, r)) for r in rows]
+
+
+def case_to_score(unit: Unit, sample_id: int, case_id: int) -> CaseToScore:
+    """One sampled case with its sample's checklist, for its assigned reviewer or anyone who sees the sample."""
+    row = _sampled(unit, sample_id, case_id, check_scope=False)
+    mine = row.reviewer_id is not None and row.reviewer_id == unit.actor.user_id
+    if not mine:
+        sample_view(unit, sample_id)  # the scope check of the sample
+    sample = unit.session.get(ReviewSample, sample_id)
+    checklist = _checklist_view(unit.session.get(ReviewChecklist, sample.checklist_id))
+    return CaseToScore(sample_id, _case_view(unit, row), checklist, mine)
+
+
+def sample_agencies(unit: Unit) -> list[dict[str, Any]]:
+    """The agencies a sample may be drawn for: the actor's subtree, in tree order."""
+    from engine.cases import scope_filter
+
+    rows = unit.session.execute(select(Agency.id, Agency.name, Agency.path).where(*scope_filter(unit)).order_by(Agency.path)).all()
+    return [{"id": i, "name": n, "depth": p.count("/")} for i, n, p in rows]

@@ -78,3 +78,25 @@ def test_every_form_of_the_project_renders():  # type: ignore[no-untyped-def]
         fields = fields_of(schema, ui)
         assert {f.name for f in fields} == set(schema["properties"]), path.name
         assert all(f.label and f.label != f.name for f in fields), path.name
+
+
+def test_objects_become_groups_and_arrays_of_objects_rows():  # type: ignore[no-untyped-def]
+    schema = json.loads((FORMS / "documents" / "inquiry_record.schema.json").read_text(encoding="utf-8"))
+    ui = json.loads((FORMS / "documents" / "inquiry_record.uischema.json").read_text(encoding="utf-8"))
+    fields = {f.name: f for f in fields_of(schema, ui, {"qa": [{"q": "问一", "a": "答一"}]})}
+    assert fields["person"].widget == "group" and [c.name for c in fields["person"].children][:2] == ["person.name", "person.id_number"]
+    assert fields["qa"].widget == "rows" and len(fields["qa"].item_rows) == 1 + 3  # the item and ui:options.blank_rows
+    assert [c.value for c in fields["qa"].item_rows[0]] == ["问一", "答一"]
+    posted = MultiDict([("person.name", " 陈示例 "), ("qa.present", "1"), ("qa.0.q", "问一"), ("qa.0.a", "答一"),
+                        ("qa.1.q", ""), ("qa.1.a", ""), ("qa.2.q", "问三"), ("place", "")])
+    assert data_from(schema, posted) == {"person": {"name": "陈示例"}, "qa": [{"q": "问一", "a": "答一"}, {"q": "问三"}]}
+    loose = attach_errors(list(fields.values()), [Problem("缺", field="person.phone"), Problem("缺答", field="qa.0.a")])
+    assert loose == [] and fields["person"].children[3].errors == ["缺"] and fields["qa"].item_rows[0][1].errors == ["缺答"]
+
+
+def test_a_group_of_unticked_checkboxes_is_left_out():  # type: ignore[no-untyped-def]
+    schema, _ = form("decide")
+    posted = MultiDict([("discretion_facts.mitigating.present", "1"), ("discretion_facts.aggravating.present", "1")])
+    assert "discretion_facts" not in data_from(schema, posted)
+    posted.add("discretion_facts.minor", "true")
+    assert data_from(schema, posted)["discretion_facts"] == {"minor": True, "mitigating": [], "aggravating": []}

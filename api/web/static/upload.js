@@ -13,7 +13,9 @@
   function refusal(response) {
     return response.json().then(function (body) {
       var parts = [body.detail].concat((body.problems || []).map(function (p) { return (p.field ? p.field + ': ' : '') + p.message; }));
-      throw new Error(parts.join(' · '));
+      var error = new Error(parts.join(' · '));
+      error.problems = body.problems || [];
+      throw error;
     }, function () { throw new Error(response.status + ' ' + response.statusText); });
   }
 
@@ -64,6 +66,75 @@
     });
   }
 
+  // Capture metadata: China time (UTC+8) for <input type=datetime-local>, as the other forms use.
+  var CHINA_OFFSET_MS = 8 * 3600 * 1000;
+
+  function chinaLocal(ms) {
+    return new Date(ms + CHINA_OFFSET_MS).toISOString().slice(0, 16);
+  }
+
+  function instant(value) {
+    return /^\d{4}-\d\d-\d\dT\d\d:\d\d$/.test(value) ? value + ':00+08:00' : value;
+  }
+
+  function captureMetadata(form) {
+    var meta = {};
+    ['captured_at', 'device_id', 'latitude', 'longitude'].forEach(function (name) {
+      var input = form.elements[name];
+      var value = input ? input.value.trim() : '';
+      if (value !== '') { meta[name] = name === 'captured_at' ? instant(value) : value; }
+    });
+    return meta;
+  }
+
+  function clearFieldErrors(form) {
+    form.querySelectorAll('[data-error-for]').forEach(function (list) {
+      list.innerHTML = '';
+      var input = form.elements[list.dataset.errorFor];
+      if (input) { input.removeAttribute('aria-invalid'); input.closest('.field').classList.remove('invalid'); }
+    });
+  }
+
+  function showFieldErrors(form, problems) {
+    (problems || []).forEach(function (problem) {
+      var list = problem.field && form.querySelector('[data-error-for="' + problem.field + '"]');
+      if (!list) { return; }
+      var item = document.createElement('li');
+      item.textContent = problem.message;
+      list.appendChild(item);
+      var input = form.elements[problem.field];
+      if (input) { input.setAttribute('aria-invalid', 'true'); input.closest('.field').classList.add('invalid'); }
+    });
+  }
+
+  // Zhifa's clock now, as the page had it when it loaded plus the time since: a file's time later
+  // than that is not taken (the server refuses capture times in the future); the officer enters it.
+  var loadedAt = Date.now();
+
+  function zhifaNow(form) {
+    var serverNow = parseInt(form.dataset.nowMs, 10);
+    return isNaN(serverNow) ? Date.now() : serverNow + (Date.now() - loadedAt);
+  }
+
+  function fillFromFile(form, file) {
+    var input = form.elements.captured_at;
+    input.value = file && file.lastModified && file.lastModified <= zhifaNow(form) ? chinaLocal(file.lastModified) : '';
+    if (!form.elements.device_id.value) { form.elements.device_id.value = navigator.userAgent.slice(0, 120); }
+  }
+
+  function locate(form) {
+    var status = document.getElementById('evidence-locate-status');
+    var button = document.getElementById('evidence-locate');
+    if (!navigator.geolocation) { status.textContent = button.dataset.msgDenied; return; }
+    navigator.geolocation.getCurrentPosition(function (position) {
+      form.elements.latitude.value = position.coords.latitude.toFixed(6);
+      form.elements.longitude.value = position.coords.longitude.toFixed(6);
+      status.textContent = '±' + Math.round(position.coords.accuracy) + ' m';
+    }, function () {
+      status.textContent = button.dataset.msgDenied;  // the officer did not allow it: entered by hand
+    }, {enableHighAccuracy: true, timeout: 10000, maximumAge: 60000});
+  }
+
   function start(form) {
     var input = form.querySelector('input[type=file]');
     var status = document.getElementById('evidence-status');
@@ -80,7 +151,9 @@
       status.textContent = form.dataset.msgSending.replace('PERCENT', String(percent));
     }
 
-    var metadata = {title: form.elements.title.value || file.name, description: form.elements.description.value};
+    var metadata = Object.assign({title: form.elements.title.value || file.name, description: form.elements.description.value},
+                                 captureMetadata(form));
+    clearFieldErrors(form);
     button.disabled = true;
     status.className = '';
     json(form.dataset.createUrl, 'POST', {length: file.size, filename: file.name, metadata: metadata})
@@ -104,6 +177,7 @@
       .catch(function (error) {
         status.textContent = form.dataset.msgFailed + ' ' + error.message;
         status.className = 'error';
+        showFieldErrors(form, error.problems);
       })
       .then(function () { button.disabled = false; });
   }
@@ -111,6 +185,9 @@
   document.addEventListener('DOMContentLoaded', function () {
     var form = document.getElementById('evidence-upload');
     if (!form) { return; }
+    var input = form.querySelector('input[type=file]');
+    input.addEventListener('change', function () { fillFromFile(form, input.files[0]); });
+    document.getElementById('evidence-locate').addEventListener('click', function () { locate(form); });
     form.addEventListener('submit', function (event) {
       event.preventDefault();
       start(form);

@@ -1,2 +1,11 @@
 """The page routes, by who uses them. Each view opens one unit of work and calls engine services."""
-from . import alerts, auth, documents, evidence, legal, officer, supervision  # noqa: F401
+from . import (  # noqa: F401
+    alerts,
+    auth,
+    documents,
+    evidence,
+    legal,
+    officer,
+    reviews,
+    supervision,
+)

@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Response, jsonify, render_template, request
+from flask_babel import lazy_gettext
 
 from engine.errors import InvalidInput, Problem, ZhifaError
 from engine.evidence import service
@@ -28,7 +29,8 @@ from ..websession import login_required, web_unit
 
 def _section_data(u: Any, case: Any) -> dict[str, Any]:
     may_add = u.actor.has_role(*ADDING_ROLES) and u.actor.agency_id == case.agency["id"] and case.status != "archived"
-    return {"evidence": service.list_for_case(u, case.id), "may_add_evidence": may_add}
+    return {"evidence": service.list_for_case(u, case.id), "may_add_evidence": may_add,
+            "now_ms": int(u.now.timestamp() * 1000)}
 
 
 extensions.case_sections.append(extensions.CaseSection("evidence", "evidence/_case_section.html", lambda u, case: True, _section_data))
@@ -67,6 +69,15 @@ def evidence_content(evidence_id: int):  # type: ignore[no-untyped-def]
 
 
 # -- the resumable upload, for static/upload.js ------------------------------------------------------------
+MESSAGES = {  # engine/evidence/service.py clean_meta's refusals, in the page's language
+    "ISO 8601 with a UTC offset, not in the future": lazy_gettext("Enter a time that is not later than now."),
+    "a number between -90 and 90": lazy_gettext("Enter a latitude from -90 to 90."),
+    "a number between -180 and 180": lazy_gettext("Enter a longitude from -180 to 180."),
+    "give both latitude and longitude, or neither": lazy_gettext("Give both latitude and longitude, or neither."),
+    "text of at most 120 characters": lazy_gettext("At most 120 characters."),
+}
+
+
 def _json_errors(view: Callable[..., Any]) -> Callable[..., Any]:
     """Refusals as JSON {title, detail, problems} with their status, for the script to show."""
     @wraps(view)
@@ -74,7 +85,8 @@ def _json_errors(view: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return view(*args, **kwargs)
         except ZhifaError as exc:
-            problems = [{"field": p.field, "message": p.message} for p in getattr(exc, "problems", None) or []]
+            problems = [{"field": p.field, "message": str(MESSAGES.get(p.message, p.message))}
+                        for p in getattr(exc, "problems", None) or []]
             return jsonify({"detail": exc.detail, "problems": problems}), status_of(exc)
 
     return wrapper

@@ -13,9 +13,9 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
-from engine import accounts, audit, cases, catalogue, overview, tasks
+from engine import accounts, audit, cases, catalogue, discretion, overview, tasks
 from engine.clock import CHINA_TZ
-from engine.errors import Forbidden, FormDataInvalid, InvalidInput, Problem
+from engine.errors import Forbidden, InvalidInput, Problem
 
 from .. import extensions
 from ..blueprint import web
@@ -160,9 +160,9 @@ def task_post(task_id: str):  # type: ignore[no-untyped-def]
     try:
         with web_unit() as u:
             done = tasks.complete(u, task_id, data)
-    except FormDataInvalid as exc:
+    except InvalidInput as exc:  # the form's schema, and the rules beyond it (discretion band, limits)
         with web_unit() as u:
-            return _task_form(u, task_id, data, exc.problems)
+            return _task_form(u, task_id, data, exc.problems or [Problem(exc.detail)])
     flash(_("%(task)s: done.", task=detail.summary.name), "success")
     return redirect(url_for("web.case_page", case_id=done.case_id))
 
@@ -172,11 +172,25 @@ def _task_form(u: Any, task_id: str, values: dict[str, Any], problems: list[Prob
     case = cases.get_case(u, detail.summary.case_id)
     fields = fields_of(detail.form["schema"], detail.form["ui_schema"], values)
     loose = attach_errors(fields, [Problem(explain(p.message), field=p.field) for p in problems])
+    band = discretion.decision_band(u, task_id, _tier(values.get("discretion_tier"))) if detail.summary.state == "ready" else None
     return render_template(
         "tasks/form.html", task=detail.summary, form=detail.form, fields=fields, loose=loose, case=case,
-        invalid=bool(problems),
+        invalid=bool(problems), band=band, tier_names=discretion.TIERS,
         limit=None if detail.summary.due_at else next((t for t in case.timers if t.status in ("pending", "overdue") and t.due_at), None),
     )
+
+
+def _tier(value: Any) -> str | None:
+    return value if isinstance(value, str) and value in discretion.TIERS else None
+
+
+@web.get("/tasks/<task_id>/band")
+@login_required
+def task_band(task_id: str):  # type: ignore[no-untyped-def]
+    """The benchmark band for the tier chosen on the decision form (htmx swaps it in)."""
+    with web_unit() as u:
+        band = discretion.decision_band(u, task_id, _tier(request.args.get("discretion_tier")))
+        return render_template("tasks/_band.html", band=band, task_id=task_id, tier_names=discretion.TIERS)
 
 
 TYPE_NAMES = {
