@@ -164,6 +164,7 @@ def publish(unit: Unit, row: Publication, case: Case) -> None:
     audit.record(unit, "publication.published", {
         "publication_id": row.id, "number": row.number, "due_at": row.due_at.isoformat(),
         "late": unit.now > row.due_at, "expires_at": row.expires_at.isoformat(), "duration_basis": period.legal_basis,
+        "threshold_unverified": rules.threshold_unverified(list(row.penalties)),
     }, case=case)
     webhooks.enqueue(unit, row, "decision.published")
 
