@@ -64,6 +64,8 @@ def test_the_search_finds_a_party_by_part_of_its_name_and_links_to_the_frozen_re
     assert "王某某" in listing and "91350100M000100Y43" in listing
     again = web.get(f"/public/decisions/{person}", headers={"If-None-Match": page.headers["ETag"]})
     assert again.status_code == 304
+    feed = text(web.get("/feeds/decisions.atom"))  # each Atom entry links to its publication page
+    assert f'href="http://localhost/public/decisions/{person}"' in feed and 'type="text/html"' in feed
 
 
 @pytest.mark.parametrize(("params", "field"), [
@@ -85,8 +87,10 @@ def test_unpublished_and_withdrawn_decisions(web: Any, core: Core, clock: Frozen
                                     "penalties": ["fine"], "fine_amount": 100, "confiscation_value": 0})
     with core.unit() as unit:
         scheduled = unit.session.scalars(select(Publication.id).where(Publication.case_id == scheduled_case)).one()
-    assert web.get(f"/public/decisions/{scheduled}").status_code == 404
-    assert web.get("/public/decisions/999999").status_code == 404
+    hidden, unknown = web.get(f"/public/decisions/{scheduled}"), web.get("/public/decisions/999999")
+    assert hidden.status_code == unknown.status_code == 404 and "此地址没有公开信息" in text(hidden)
+    # an unpublished record cannot be told from a missing one (but for the page's own address in the language link)
+    assert text(hidden).replace(f"decisions/{scheduled}", "ID") == text(unknown).replace("decisions/999999", "ID")
     assert "穗天市监罚〔2026〕32号" not in text(web.get("/public/decisions"))
 
     with core.unit() as unit:

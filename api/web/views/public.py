@@ -63,8 +63,11 @@ def public_decisions():  # type: ignore[no-untyped-def]
 
 @web.get("/public/decisions/<int:publication_id>")
 def public_decision(publication_id: int):  # type: ignore[no-untyped-def]
-    with core().unit() as u:
-        found = public.decision_page(u, publication_id)
+    try:
+        with core().unit() as u:
+            found = public.decision_page(u, publication_id)
+    except NotFound:  # unpublished, ended and unknown alike
+        return render_template("public/not_found.html"), 404
     return render_template("public/decision.html", **found)
 
 
@@ -162,8 +165,12 @@ def public_catalogue():  # type: ignore[no-untyped-def]
 
 @web.get("/public/procedures/<process_id>")
 def public_procedure(process_id: str):  # type: ignore[no-untyped-def]
+    try:
+        with core().unit() as u:
+            public.procedure_diagram(u, process_id)  # 404 unless deployed
+    except NotFound:
+        return render_template("public/not_found.html"), 404
     with core().unit() as u:
-        public.procedure_diagram(u, process_id)  # 404 unless deployed
         limits = public.procedure_time_limits(u, process_id)
         matters = [m for m in public.catalogue(u) if m["procedure"] == process_id]
     return render_template("public/procedure.html", process_id=process_id, limits=limits, matters=matters,
