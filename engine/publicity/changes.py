@@ -55,9 +55,9 @@ def record(unit: Unit, case_id: Any, fields: dict[str, Any]) -> ChangeView:
     require_role(unit.actor, "agency_head", "legal_reviewer", "admin")
     problems: list[Problem] = []
     kind, result = fields.get("kind"), fields.get("result")
-    if kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KINDS:
         problems.append(Problem(f"one of {', '.join(KINDS)}", field="kind"))
-    if result not in RESULTS:
+    if not isinstance(result, str) or result not in RESULTS:
         problems.append(Problem(f"one of {', '.join(RESULTS)}", field="result"))
     reason = fields.get("reason")
     if not isinstance(reason, str) or not 1 <= len(reason.strip()) <= 2000:
