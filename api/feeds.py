@@ -10,6 +10,7 @@ Each entry carries only the public fields of a decision (engine.publicity.public
 from __future__ import annotations
 
 from datetime import UTC, datetime
+
 from flask import Blueprint, Response, current_app, request
 from lxml import etree
 

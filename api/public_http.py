@@ -17,8 +17,9 @@ from engine.clock import Clock
 from engine.core import Core
 from engine.publicity import ratelimit
 
-PUBLIC_PREFIXES = ("/api/v1/public/", "/feeds/", "/public")
-PAGE_PREFIX = "/public"
+API_PREFIXES = ("/api/v1/public/", "/feeds/")
+PAGE_PREFIX = "/public"  # the public pages: /public and /public/...
+PUBLIC_PREFIXES = (*API_PREFIXES, PAGE_PREFIX + "/")
 # Not shared through caches: a complaint's status, and the complaint form (it carries the visitor's CSRF token).
 PRIVATE_PREFIXES = ("/api/v1/public/complaints", "/public/complaints")
 MAX_AGE_SECONDS = 60
@@ -82,7 +83,7 @@ def _seconds_to_next_window(now: datetime, window: int) -> int:
 
 
 def _is_public(path: str) -> bool:
-    return path.startswith(PUBLIC_PREFIXES[:2]) or path == PAGE_PREFIX or path.startswith(PAGE_PREFIX + "/")
+    return path == PAGE_PREFIX or path.startswith(PUBLIC_PREFIXES)
 
 
 def install(app: Flask, limiter: Limiter) -> None:
@@ -94,7 +95,7 @@ def install(app: Flask, limiter: Limiter) -> None:
         if retry is None:
             return None
         detail = f"at most {limiter.per_minute} requests a minute from one address; try again in {retry} s"
-        if request.path.startswith(PUBLIC_PREFIXES[:2]):
+        if request.path.startswith(API_PREFIXES):
             body = {"type": "about:blank", "title": "Too many requests", "status": 429, "detail": detail}
             response = app.json.response(body)
             response.mimetype = "application/problem+json"

@@ -13,8 +13,8 @@ from sqlalchemy import select
 from engine.publicity import sweep
 from engine.publicity.models import ComplaintAttachment
 from tests.api.test_document_qr import issued_pdf
-from tests.support.publicity import COMPANY, PERSON, open_case, schedule
 from tests.support.documents import pdf_qr_codes
+from tests.support.publicity import COMPANY, PERSON, open_case, schedule
 from tests.web.conftest import PHONE, diagram_ready
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64

@@ -1,3 +1,2 @@
 """The page routes, by who uses them. Each view opens one unit of work and calls engine services."""
-from . import alerts, auth, documents, evidence, legal, officer, supervision  # noqa: F401
-from . import public  # noqa: E402,F401  (the public pages, issue 7)
+from . import alerts, auth, documents, evidence, legal, officer, public, supervision  # noqa: F401
