@@ -56,7 +56,7 @@ def create_app(core: Core | None = None) -> Flask:
     api.add_namespace(efile.audit_ns)
     app.register_blueprint(blueprint)
     app.register_blueprint(feeds.bp)
-    public_http.install(app, public_http.RateLimiter(core.clock, core.settings.public_rate_per_minute))
+    public_http.install(app, public_http.limiter_for(core))
     from . import web
 
     web.install(app)

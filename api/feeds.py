@@ -10,7 +10,6 @@ Each entry carries only the public fields of a decision (engine.publicity.public
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from urllib.parse import quote
 
 from flask import Blueprint, Response, current_app, request
 from lxml import etree
@@ -75,7 +74,7 @@ def _feed(title: str, path: str, **filters: str) -> Response:
                    + (f"（统一社会信用代码 {item['credit_code']}）" if item["credit_code"] else "")
                    + f"，{item['matter']}。{item['decision']} 决定日期 {item['decided_at']}。")
         _sub(entry, "summary", summary)
-        etree.SubElement(entry, f"{{{ATOM}}}link", href=f"{base}/api/v1/public/decisions?q={quote(item['number'])}")
+        etree.SubElement(entry, f"{{{ATOM}}}link", rel="alternate", type="text/html", href=f"{base}/public/decisions/{row.id}")
     body = etree.tostring(feed, xml_declaration=True, encoding="utf-8")
     return Response(body, mimetype="application/atom+xml")
 

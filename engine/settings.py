@@ -36,6 +36,7 @@ class Settings:
     s3_bucket: str = "zhifa-evidence"  # ZHIFA_S3_BUCKET
     s3_prefix: str = "evidence/"  # ZHIFA_S3_PREFIX
     public_base_url: str = "http://127.0.0.1:8000"  # ZHIFA_PUBLIC_BASE_URL: what a document's QR code points to
+    public_rate_store: str = "database"  # ZHIFA_PUBLIC_RATE_STORE: database (shared by all processes) | memory (per process)
 
     @property
     def is_sqlite(self) -> bool:
@@ -67,6 +68,7 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         s3_bucket=env.get("ZHIFA_S3_BUCKET", "zhifa-evidence"),
         s3_prefix=env.get("ZHIFA_S3_PREFIX", "evidence/"),
         public_base_url=_base_url(env.get("ZHIFA_PUBLIC_BASE_URL") or "http://127.0.0.1:8000"),
+        public_rate_store=_choice(env, "ZHIFA_PUBLIC_RATE_STORE", ("database", "memory")),
     )
 
 
@@ -91,4 +93,12 @@ def _base_url(raw: str) -> str:
     value = raw.strip().rstrip("/")
     if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value):
         raise ValueError(f"ZHIFA_PUBLIC_BASE_URL must be an http(s) URL such as https://zhifa.gd.gov.cn, not {raw!r}")
+    return value
+
+
+def _choice(env: dict[str, str], name: str, choices: tuple[str, ...]) -> str:
+    """One of `choices` (the first is the default when unset)."""
+    value = (env.get(name) or choices[0]).strip().lower()
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, not {env.get(name)!r}")
     return value

@@ -4,7 +4,9 @@ api/public_http.py; every answer comes from engine/publicity.
 """
 from __future__ import annotations
 
-from flask import Response, request
+from urllib.parse import quote
+
+from flask import Response, redirect, request
 from flask_restx import Namespace, Resource
 
 from engine.errors import InvalidInput, Problem
@@ -111,9 +113,15 @@ class Benchmarks(Resource):
 class DocumentVerification(Resource):
     @ns.doc(security=[])
     def get(self, code: str):  # type: ignore[no-untyped-def]
-        """文书核验 · verify an issued document by its verification code"""
+        """文书核验 · verify an issued document by its verification code (the URL in its QR code: a browser
+        asking for HTML is sent to the verification page /public/verify/<code>)"""
+        if request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html":
+            response = redirect(f"/public/verify/{quote(code, safe='-')}", code=303)
+            response.headers["Vary"] = "Accept"
+            return response
         with unit(authenticated=False) as u:
-            return render(verification.verify(u, code))
+            answer = render(verification.verify(u, code))
+        return answer, 200, {"Vary": "Accept"}
 
 
 def _complaint_input() -> tuple[dict[str, object], list[complaints.Upload]]:

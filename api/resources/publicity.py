@@ -6,7 +6,7 @@ from urllib.parse import quote
 from flask import Response, request
 from flask_restx import Namespace, Resource
 
-from engine.publicity import complaints, publications, webhooks
+from engine.publicity import changes, complaints, publications, webhooks
 
 from ..context import int_arg, json_body, page, render, unit
 
@@ -35,6 +35,21 @@ class Withdraw(Resource):
         body = json_body()
         with unit() as u:
             return render(publications.withdraw(u, publication_id, body.get("reason"), body.get("changed_at")))
+
+
+@ns.route("/cases/<int:case_id>/decision-changes")
+class DecisionChanges(Resource):
+    def get(self, case_id: int):  # type: ignore[no-untyped-def]
+        """决定的变更、撤销记录 · the recorded changes of the case's decision"""
+        with unit() as u:
+            return {"items": render(changes.list_changes(u, case_id))}
+
+    def post(self, case_id: int):  # type: ignore[no-untyped-def]
+        """决定被变更、撤销、确认违法或无效（自行纠正、复议、诉讼）→ 3个工作日内撤回公示 · record a change; the
+        publicity sweep withdraws the case's publications with the reason (D7)"""
+        body = json_body()
+        with unit() as u:
+            return render(changes.record(u, case_id, body)), 201
 
 
 @ns.route("/complaints")

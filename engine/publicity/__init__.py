@@ -6,7 +6,10 @@ from engine.core import Core
 
 
 def sweep(core: Core) -> tuple[int, int]:
-    """The periodic job: publish what is due, end what expired, deliver webhooks. (changed, delivered)"""
-    from engine.publicity import publications, webhooks
+    """The periodic job: withdraw what was changed (D7), publish what is due, end what expired, deliver
+    webhooks, forget finished rate-limit windows. Returns (publications changed, webhooks delivered)."""
+    from engine.publicity import changes, publications, ratelimit, webhooks
 
-    return publications.run_due(core), webhooks.deliver_due(core)
+    ratelimit.forget_finished(core.db, core.clock.now(), 60)
+    changed = changes.run_due(core) + publications.run_due(core)
+    return changed, webhooks.deliver_due(core)

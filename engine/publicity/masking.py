@@ -35,3 +35,18 @@ def public_party(party: dict[str, Any]) -> tuple[str, str, str | None]:
         return "person", mask_person_name(str(party.get("name") or "")), None
     code = str(party.get("credit_code") or "").strip().upper() or None
     return "organization", scrub(str(party.get("name") or "")).strip(), code
+
+
+def public_text(text: str, party: dict[str, Any]) -> str:
+    """Free text of an officer made fit for the public: ID and phone numbers removed, and the names of a
+    natural person party, its address and an organisation's legal representative masked or removed."""
+    out = scrub(text)
+    if party.get("type") == "person" and str(party.get("name") or "").strip():
+        out = out.replace(str(party["name"]).strip(), mask_person_name(str(party["name"])))
+    rep = str(party.get("legal_representative") or "").strip()
+    if rep:
+        out = out.replace(rep, mask_person_name(rep))
+    address = str(party.get("address") or "").strip()
+    if address:
+        out = out.replace(address, "")
+    return out.strip()

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     ForeignKey,
     Index,
     Integer,
@@ -27,7 +28,8 @@ from engine.models import Base, JSONType, UTCDateTime
 
 # Columns of a publication that may change after it is written; everything else is frozen.
 PUBLICATION_STATUS_COLUMNS = frozenset(
-    {"status", "published_at", "expires_at", "withdrawal_due_at", "withdrawn_at", "withdrawal_reason", "ended_at"}
+    {"status", "published_at", "expires_at", "withdrawal_due_at", "withdrawn_at", "withdrawal_reason", "ended_at",
+     "withdrawal_notice"}
 )
 # SQLite FTS5 tables (trigram tokenizer) made by the migration, outside the ORM metadata.
 SQLITE_FTS_TABLE = "publications_fts"
@@ -73,6 +75,8 @@ class Publication(Base):
     withdrawal_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     withdrawn_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     withdrawal_reason: Mapped[str | None] = mapped_column(Text)
+    # The public explanation of a withdrawal (APL Art. 48(2) "公开说明理由"): masked, shown on the public page.
+    withdrawal_notice: Mapped[str | None] = mapped_column(Text)
 
 
 class Complaint(Base):
@@ -177,5 +181,42 @@ def schema_filter(dialect: str) -> Any:
     return include
 
 
+class DecisionChange(Base):
+    """A published decision changed, revoked, or held illegal or void (by the agency itself, a
+    reconsideration or a court): a timer-like row (`due_at`, `legal_basis`: D7) that the publicity sweep
+    acts on by withdrawing the case's publications (engine/publicity/changes.py)."""
+
+    __tablename__ = "decision_changes"
+    __table_args__ = (Index("ix_decision_changes_status_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # self | reconsideration | litigation
+    result: Mapped[str] = mapped_column(String(30))  # altered | revoked | confirmed_illegal | confirmed_void
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime())  # when the change took effect: D7 counts from it
+    reason: Mapped[str] = mapped_column(Text)  # internal (the agency's words)
+    notice: Mapped[str] = mapped_column(Text)  # public explanation, masked
+    limit_amount: Mapped[int] = mapped_column(Integer)
+    limit_unit: Mapped[str] = mapped_column(String(20))
+    legal_basis: Mapped[str] = mapped_column(Text)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(20))  # pending | done
+    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class PublicRateWindow(Base):
+    """Shared rate limit of the public surface: one fixed-window counter per client key and window, so
+    every server process on the database counts together (api/public_http.py; one upsert per request)."""
+
+    __tablename__ = "public_rate_windows"
+
+    client_key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    window_start: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)  # unix seconds
+    hits: Mapped[int] = mapped_column(Integer)
+
+
 # Emptied after every test (tests/conftest.py), children first.
-CASE_OWNED = (WebhookAttempt, WebhookDelivery, WebhookSubscription, ComplaintAttachment, Complaint, Publication)
+CASE_OWNED = (WebhookAttempt, WebhookDelivery, WebhookSubscription, ComplaintAttachment, Complaint, DecisionChange,
+              Publication, PublicRateWindow)

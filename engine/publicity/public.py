@@ -80,6 +80,12 @@ def decision_query(args: dict[str, str | None]) -> DecisionQuery:
 
 
 def search_decisions(unit: Unit, query: DecisionQuery) -> tuple[list[dict[str, Any]], int]:
+    rows, total = search_publications(unit, query)
+    return [public_item(r) for r in rows], total
+
+
+def search_publications(unit: Unit, query: DecisionQuery) -> tuple[list[Publication], int]:
+    """The published rows matching `query` (the pages link each to its page; only `public_item` is shown)."""
     stmt = select(Publication).where(*_published(unit))
     if query.q:
         stmt = stmt.where(_text_match(unit, query.q))
@@ -98,7 +104,25 @@ def search_decisions(unit: Unit, query: DecisionQuery) -> tuple[list[dict[str, A
         stmt.order_by(Publication.published_at.desc(), Publication.id.desc())
         .offset((query.page - 1) * query.per_page).limit(query.per_page)
     )
-    return [public_item(r) for r in rows], total
+    return list(rows), total
+
+
+def decision_page(unit: Unit, publication_id: int) -> dict[str, Any]:
+    """One publication as the public sees it: `{"decision": public_item}` while it is published, or
+    `{"withdrawal": {number, agency, withdrawn_on, notice}}` (APL Art. 48(2): the reason is made public)
+    while a withdrawn record's publicity period lasts. Anything else (scheduled, not published,
+    cancelled, expired, unknown) is not found, alike."""
+    row = unit.session.get(Publication, publication_id)
+    live = row is not None and (row.expires_at is None or row.expires_at > unit.now)
+    if live and row.status == "published":
+        return {"decision": public_item(row)}
+    if live and row.status == "withdrawn" and row.withdrawn_at is not None:
+        return {"withdrawal": {
+            "number": row.number, "agency": row.agency_name,
+            "withdrawn_on": row.withdrawn_at.astimezone(CHINA_TZ).date().isoformat(),
+            "notice": row.withdrawal_notice or "该行政处罚决定信息已依法撤回。",
+        }}
+    raise NotFound(f"no published decision {publication_id}")
 
 
 def _text_match(unit: Unit, q: str) -> Any:

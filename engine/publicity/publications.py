@@ -23,7 +23,7 @@ from engine.core import Core, Unit
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from engine.models import Agency, Case, Matter
 from engine.publicity import webhooks
-from engine.publicity.masking import public_party, scrub
+from engine.publicity.masking import public_party, public_text, scrub
 from engine.publicity.models import Publication
 from engine.publicity.rules import rules_for
 from engine.spiff import Instance
@@ -164,6 +164,7 @@ def publish(unit: Unit, row: Publication, case: Case) -> None:
     audit.record(unit, "publication.published", {
         "publication_id": row.id, "number": row.number, "due_at": row.due_at.isoformat(),
         "late": unit.now > row.due_at, "expires_at": row.expires_at.isoformat(), "duration_basis": period.legal_basis,
+        "threshold_unverified": rules.threshold_unverified(list(row.penalties)),
     }, case=case)
     webhooks.enqueue(unit, row, "decision.published")
 
@@ -184,18 +185,27 @@ def withdraw(unit: Unit, publication_id: int, reason: Any, changed_at: Any = Non
     unit.session.refresh(row)
     if row.status not in ("scheduled", "published"):
         raise Conflict(f"publication {row.number} is {row.status}; nothing to withdraw")
+    notice = f"该行政处罚决定信息已撤回。理由：{public_text(reason.strip(), case.party)}"
+    withdraw_row(unit, row, case, reason.strip(), notice, changed)
+    return view(row)
+
+
+def withdraw_row(unit: Unit, row: Publication, case: Case, reason: str, notice: str, changed: datetime,
+                 change_id: int | None = None) -> None:
+    """Withdraw one publication (the case is locked): `withdrawal_due_at` is the D7 limit counted from the
+    change, `notice` the masked public explanation (APL Art. 48(2): 公开说明理由)."""
     rules = rules_for(row.sector)
     row.withdrawal_due_at = rules.withdraw_within.due(unit.core.calendar, changed)
     was_public = row.status == "published"
     row.status = "withdrawn" if was_public else "cancelled"
-    row.withdrawn_at, row.withdrawal_reason = unit.now, reason.strip()
+    row.withdrawn_at, row.withdrawal_reason, row.withdrawal_notice = unit.now, reason, notice
     audit.record(unit, "publication.withdrawn", {
         "publication_id": row.id, "number": row.number, "reason": row.withdrawal_reason,
         "due_at": row.withdrawal_due_at.isoformat(), "legal_basis": rules.withdraw_within.legal_basis,
+        "late": unit.now > row.withdrawal_due_at, "decision_change_id": change_id,
     }, case=case)
     if was_public:
         webhooks.enqueue(unit, row, "decision.withdrawn")
-    return view(row)
 
 
 def list_publications(

@@ -33,12 +33,18 @@ class SectorRules:
     short_duration: Period | None
     short_penalties: frozenset[str]
     short_fine_at_most: float | None
+    short_fine_verified: bool  # False: the "low fine" threshold is a placeholder legal staff must set (D5, [U])
     not_published_if_only: frozenset[str]
     not_published_basis: str | None
 
     def exempt(self, penalties: list[str]) -> bool:
         """Not published at all: every penalty is of an exempt kind (e.g. a warning only)."""
         return bool(penalties) and bool(self.not_published_if_only) and set(penalties) <= self.not_published_if_only
+
+    def threshold_unverified(self, penalties: list[str]) -> bool:
+        """The period of these penalties depends on the unverified "low fine" placeholder (D5, [U])."""
+        return (self.short_duration is not None and self.short_fine_at_most is not None and not self.short_fine_verified
+                and "fine" in penalties and set(penalties) <= self.short_penalties)
 
     def public_for(self, penalties: list[str], fine_amount: float) -> Period:
         """How long the record stays public: the short period for light penalties, else the long one."""
@@ -66,6 +72,7 @@ def rules_for(sector: str) -> SectorRules:
         short_duration=_period(short) if short else None,
         short_penalties=frozenset(short.get("penalties_within", [])) if short else frozenset(),
         short_fine_at_most=short.get("fine_at_most") if short else None,
+        short_fine_verified=bool(short.get("fine_at_most_verified", True)) if short else True,
         not_published_if_only=frozenset(merged.get("not_published_if_only") or []),
         not_published_basis=merged.get("not_published_basis"),
     )

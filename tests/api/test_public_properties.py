@@ -33,6 +33,9 @@ PUBLIC_URLS = [
     "/api/v1/public/decisions", "/api/v1/public/decisions?per_page=100", "/api/v1/public/statistics?year=2026",
     "/api/v1/public/subjects", "/api/v1/public/officers", "/api/v1/public/catalogue", "/feeds/decisions.atom",
     "/feeds/regions/GZ-TH.atom", "/feeds/matters/440201003001.atom",
+    # the public pages (api/web/views/public.py) call the same services
+    "/public", "/public/decisions", "/public/subjects", "/public/officers", "/public/catalogue", "/public/statistics",
+    "/public/feeds", "/public/benchmarks",
 ]
 _numbers = itertools.count(1000)
 
@@ -104,11 +107,18 @@ def test_no_public_endpoint_leaks(
     assert lodged.status_code == 201
     texts = {url: http.get(url) for url in PUBLIC_URLS}
     texts["complaint"] = http.get(f"/api/v1/public/complaints/{lodged.get_json()['tracking_code']}")
+    texts["complaint page"] = http.get(f"/public/complaints/{lodged.get_json()['tracking_code']}")
+    texts[f"page q={party['name']}"] = http.get("/public/decisions", query_string={"q": party["name"][:1]})
+    page = http.get(f"/public/decisions/{publication_id}")  # the publication's own page: shown only when public
+    assert page.status_code == {"publish": 200, "withdraw": 200}.get(action, 404), (action, page.status_code)
+    texts["publication page"] = page if page.status_code == 200 else http.get("/public")
     texts[f"q={party['name']}"] = http.get("/api/v1/public/decisions", query_string={"q": party["name"]})
     texts["q=id"] = http.get("/api/v1/public/decisions", query_string={"q": party.get("id_number") or party["credit_code"]})
     for url, response in texts.items():
-        assert response.status_code == 200, (url, response.get_json())
+        assert response.status_code == 200, (url, response.status_code)
         body = response.get_data(as_text=True)
+        if url.startswith("page q="):  # the query typed is echoed in the search field; the results must not match it
+            body = body.split('id="result-count"', 1)[-1]
         for secret in [*_secrets(party), complainant["name"], complainant["phone"]]:
             assert secret not in body, (url, secret)
 
@@ -126,6 +136,11 @@ def test_no_public_endpoint_leaks(
         assert item["party_name"].endswith("某某") and item["credit_code"] is None
     for item in texts[f"q={party['name']}"].get_json()["items"]:
         assert item["number"] in visible
+    listed_page = texts["/public/decisions"].get_data(as_text=True)
+    assert (number in listed_page) == (action == "publish")
+    if action == "withdraw":  # the notice of the withdrawal, never the decision
+        notice = texts["publication page"].get_data(as_text=True)
+        assert "撤回" in notice and "罚款人民币" not in notice
 
 
 def _drive(core: Core, clock: FrozenClock, publication_id: int, action: str) -> None:

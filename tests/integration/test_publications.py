@@ -157,3 +157,27 @@ def test_publication_and_withdrawal_due_days_follow_the_calendar(day: date, hour
             cursor += timedelta(days=1)
             counted += calendar.is_working_day(cursor)
         assert due.date() == cursor
+
+
+def test_the_low_fine_threshold_is_marked_unverified_in_the_data_and_the_audit(core: Core, clock: FrozenClock) -> None:
+    """D5 leaves "a low fine" to the province: the figure is a placeholder [U] until legal staff set it."""
+    rules = rules_for("market_supervision")
+    assert rules.short_fine_verified is False and "[U] UNVERIFIED PLACEHOLDER" in _short_note()
+    assert rules.threshold_unverified(["fine"]) and not rules.threshold_unverified(["fine", "revoke_permit"])
+    assert not rules.threshold_unverified(["circulate_criticism"])  # 通报批评 is 3 months whatever the threshold
+    case_id = open_case(core, COMPANY)
+    schedule(core, case_id, {"decision_document_number": "穗天市监罚〔2026〕77号", "decided_at": "2026-03-02T10:00:00+08:00",
+                             "penalties": ["fine"], "fine_amount": 500, "confiscation_value": 0})
+    sweep(core)
+    with core.unit() as unit:
+        detail = unit.session.scalars(select(AuditEvent.detail).where(
+            AuditEvent.case_id == case_id, AuditEvent.action == "publication.published")).one()
+    assert detail["threshold_unverified"] is True
+
+
+def _short_note() -> str:
+    import json
+    from importlib import resources
+
+    data = json.loads(resources.files("engine").joinpath("data/publicity.json").read_text(encoding="utf-8"))
+    return data["sectors"]["market_supervision"]["short_duration"]["note"]

@@ -6,6 +6,7 @@ from . import (  # noqa: F401
     evidence,
     legal,
     officer,
+    public,
     reviews,
     supervision,
 )
