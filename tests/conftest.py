@@ -57,12 +57,13 @@ from engine.supervision.models import (
     TimerFiring,
     TimerIncident,
 )
+from engine.supervision.matter_models import SupervisionMatter, SupervisionSequence
 
 PASSWORD = "test-password"
 START = datetime(2026, 3, 2, 9, 0, tzinfo=CHINA_TZ)  # a Monday
 CASE_TABLES = (
     # rows that refer to cases first
-    ReviewCase, ReviewSample, ReviewChecklist, TimerFiring, TimerIncident, ComplianceAlert,
+    SupervisionMatter, SupervisionSequence, ReviewCase, ReviewSample, ReviewChecklist, TimerFiring, TimerIncident, ComplianceAlert,
     CustodyEvent, CustodyItem, EvidenceUpload, Evidence, CaseArchive, DocumentContent, Document, DocumentSequence,
     *publicity_models.CASE_OWNED,
     TimerRow, TaskRow, ProcessInstance, CaseOfficer, AuditEvent, AccessToken, Case, CaseSequence, AuditChain,

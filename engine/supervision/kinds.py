@@ -11,6 +11,8 @@ from engine.models import Case, TimerRow
 SUPERVISION_MATTER = "SUPERVISION"  # not a catalogue code (those are 12 digits): never shown as a matter
 SUPERVISION_CATEGORY = "supervision"
 SUPERVISION_TIMER_KIND = "supervision"
+SUPERVISION_PROCESS = "supervision_matter"  # processes/supervision_matter.bpmn, started by the internal matter
+SUPERVISION_LANES = ["supervisor", "agency_head"]  # the supervising bureau's staff; the supervised agency's head
 
 
 def enforcement_case() -> Any:
