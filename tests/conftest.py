@@ -49,6 +49,7 @@ from engine.record_models import (
 )
 from engine.seed import seed_demo
 from engine.settings import from_env
+from engine.supervision.matter_models import SupervisionMatter, SupervisionSequence
 from engine.supervision.models import (
     ComplianceAlert,
     ReviewCase,
@@ -57,7 +58,6 @@ from engine.supervision.models import (
     TimerFiring,
     TimerIncident,
 )
-from engine.supervision.matter_models import SupervisionMatter, SupervisionSequence
 
 PASSWORD = "test-password"
 START = datetime(2026, 3, 2, 9, 0, tzinfo=CHINA_TZ)  # a Monday

@@ -22,7 +22,13 @@ from engine.models import Agency, AuditEvent, Case
 from engine.supervision import matters
 from engine.supervision.matter_models import SupervisionMatter
 from engine.timers import run_due
-from tests.api.test_read_api import PRICE_TAGS, TIANHE_PARTY, agency_id, open_case, user_ids
+from tests.api.test_read_api import (
+    PRICE_TAGS,
+    TIANHE_PARTY,
+    agency_id,
+    open_case,
+    user_ids,
+)
 from tests.api.test_supervision_alerts_api import AFTER_P2
 
 URL = "/api/v1/supervision/matters"

@@ -9,8 +9,8 @@ import pytest
 from lxml import etree
 
 from engine.seed import load_catalogue
-from engine.supervision.kinds import SUPERVISION_LANES, SUPERVISION_PROCESS
 from engine.spiff import load_definition
+from engine.supervision.kinds import SUPERVISION_LANES, SUPERVISION_PROCESS
 from tests.engine.conftest import FORMS, PROCESSES, TEMPLATES
 
 NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL", "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core"}
