@@ -310,7 +310,8 @@ def _view(unit: Unit, matter: SupervisionMatter) -> MatterView:
     ready = [t.bpmn_id for t in tasks if t.state == "ready"]
     status = (case.outcome if case.outcome in ("closed", "escalated") else "closed") if case.status == "closed" \
         else STEP_STATUS.get(ready[0] if ready else "", "notice")
-    timer = s.scalar(select(TimerRow).where(TimerRow.case_id == case.id).order_by(TimerRow.due_at.desc()).limit(1))
+    timer = s.scalar(select(TimerRow).where(TimerRow.case_id == case.id)  # the latest notice's (its clock starts last)
+                     .order_by(TimerRow.started_at.desc(), TimerRow.due_at.desc()).limit(1))
     subject = s.get(Case, matter.subject_case_id) if matter.subject_case_id else None
     scope_root = s.get(Agency, bureau.parent_id) if bureau.parent_id else None  # the government the bureau supervises
     above = s.get(Agency, scope_root.parent_id) if status == "escalated" and scope_root and scope_root.parent_id else None

@@ -127,9 +127,10 @@ def test_returned_for_further_rectification_then_closed(core: Core, login: Any, 
     notice_and_report(core, login, matter)
     supervisor.complete(matter["case_id"], "review_rectification", {"review_result": "returned", "review_opinion": "未到位。"})
     assert supervisor.get(f"{URL}/{matter['id']}").get_json()["status"] == "notice"
-    supervisor.complete(matter["case_id"], "issue_notice", {**NOTICE, "rectification_days": 5, "notice_served_at": "2026-03-30T10:00:00+08:00"})
+    supervisor.complete(matter["case_id"], "issue_notice", {**NOTICE, "rectification_days": 3, "notice_served_at": "2026-03-30T10:00:00+08:00"})
     second = supervisor.get(f"{URL}/{matter['id']}").get_json()
-    assert second["status"] == "rectification" and second["rectification_deadline"]["due_at"] == "2026-04-07T15:59:59+00:00"
+    assert [t["bpmn_id"] for t in second["tasks"]].count("issue_notice") == 2  # a new notice, a new deadline
+    assert second["status"] == "rectification" and second["rectification_deadline"]["due_at"] == "2026-04-02T15:59:59+00:00"
     login("head1").complete(matter["case_id"], "rectification_report", {**REPORT, "reported_at": "2026-03-30T10:00:00+08:00"})
     supervisor.complete(matter["case_id"], "review_rectification", {"review_result": "closed", "review_opinion": "整改到位。"})
     assert supervisor.get(f"{URL}/{matter['id']}").get_json()["status"] == "closed"
