@@ -100,6 +100,8 @@ def test_from_an_alert_to_a_closed_matter(core: Core, login: Any, tianhe_alert: 
     pdf = head.get(f"/api/v1/documents/{document['id']}/pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
     assert head.get(f"{URL}/{matter['id']}").status_code == 200
+    assert head.get(f"/api/v1/cases/{matter['case_id']}").status_code == 200  # the matter's case view, by the grant
+    assert login("officer1").get(f"/api/v1/cases/{matter['case_id']}").status_code == 403
     assert [m["id"] for m in head.get(URL).get_json()["items"]] == [matter["id"]]
     assert login("officer1").get(f"/api/v1/tasks/{mine[0]['id']}").status_code == 403
     assert login("officer1").post(f"/api/v1/tasks/{mine[0]['id']}/complete", json={"data": REPORT}).status_code == 403
@@ -164,6 +166,8 @@ def test_the_rectification_deadline_fires_and_nothing_counts_as_enforcement(core
     assert run_due(core) == 1  # the rectification deadline fires like any timer
     seen = supervisor.get(f"{URL}/{matter['id']}").get_json()
     assert seen["rectification_deadline"]["status"] == "overdue" and seen["status"] == "rectification"
+    [listed] = supervisor.get(f"/api/v1/timers?case_id={matter['case_id']}").get_json()["items"]
+    assert (listed["kind"], listed["status"]) == ("supervision", "overdue")  # a timer like any other, listed as such
     after = supervisor.get(f"/api/v1/supervision/overview?agency_id={sfj}").get_json()["totals"]
     assert after == before["overview"]  # no open case, no red timer for the bureau
     assert supervisor.get("/api/v1/supervision/alerts").get_json()["total"] == before["alerts"]  # no rule ran on it
