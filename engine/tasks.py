@@ -30,6 +30,7 @@ from engine.supervision import matter_access
 from engine.supervision.kinds import is_supervision
 
 OFFICER_LANE = "officer"
+ASSIGNED_LANES = (OFFICER_LANE, matter_access.SUPERVISOR_LANE)  # tasks for the case's (matter's) assigned staff
 
 
 @dataclass(frozen=True)
@@ -77,8 +78,8 @@ def list_tasks(
 def _mine_filter(unit: Unit) -> list[Any]:
     actor = unit.actor
     assigned = exists().where(CaseOfficer.case_id == TaskRow.case_id, CaseOfficer.user_id == actor.user_id)
-    lanes = [r for r in actor.roles if r != OFFICER_LANE]
-    lane_ok = or_(TaskRow.lane.in_(lanes), and_(TaskRow.lane == OFFICER_LANE, assigned) if actor.has_role(OFFICER_LANE) else False)
+    lanes = [r for r in actor.roles if r not in ASSIGNED_LANES]
+    lane_ok = or_(TaskRow.lane.in_(lanes), *(and_(TaskRow.lane == lane, assigned) for lane in ASSIGNED_LANES if actor.has_role(lane)))
     return [
         TaskRow.state == "ready",
         or_(TaskRow.agency_id == actor.agency_id, matter_access.granted_tasks(unit)),

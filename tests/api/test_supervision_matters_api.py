@@ -82,6 +82,7 @@ def test_from_an_alert_to_a_closed_matter(core: Core, login: Any, tianhe_alert: 
     [alert] = supervisor.get("/api/v1/supervision/alerts").get_json()["items"]
     assert (alert["matter_id"], alert["status"]) == (matter["id"], "acknowledged")  # the alert shows its matter
 
+    assert [t["bpmn_id"] for t in supervisor.get("/api/v1/tasks?mine=true").get_json()["items"]] == ["issue_notice"]
     supervisor.complete(matter["case_id"], "issue_notice", NOTICE)
     seen = supervisor.get(f"{URL}/{matter['id']}").get_json()
     assert seen["status"] == "rectification"
