@@ -54,6 +54,9 @@ def create_app(core: Core | None = None) -> Flask:
     for module in (public, publicity):
         api.add_namespace(module.ns)
     api.add_namespace(efile.audit_ns)
+    from .resources import supervision_matters
+
+    api.add_namespace(supervision_matters.ns)
     app.register_blueprint(blueprint)
     app.register_blueprint(feeds.bp)
     public_http.install(app, public_http.limiter_for(core))

@@ -33,6 +33,8 @@ from engine.models import (
     User,
 )
 from engine.parties import normalise_party
+from engine.supervision import matter_access
+from engine.supervision.kinds import enforcement_case
 from engine.timers import TimerView, timer_view
 
 MIN_OFFICERS = 2  # APL Art. 42: at least two officers with enforcement certificates
@@ -153,7 +155,8 @@ def visible_case(unit: Unit, case_id: int) -> Case:
     case = unit.session.get(Case, case_id)
     if case is None:
         raise NotFound(f"case {case_id} does not exist")
-    check_visible(unit, case.agency_id)
+    if not matter_access.may_read_case(unit, case):  # a supervision matter: also the supervised agency's head
+        check_visible(unit, case.agency_id)
     return case
 
 
@@ -167,7 +170,7 @@ def list_cases(
     unit: Unit, *, status: str | None = None, agency_id: int | None = None, matter_code: str | None = None,
     q: str | None = None, page: int = 1, per_page: int = 20,
 ) -> tuple[list[dict[str, Any]], int]:
-    query = select(Case, Agency).join(Agency, Agency.id == Case.agency_id).where(*scope_filter(unit))
+    query = select(Case, Agency).join(Agency, Agency.id == Case.agency_id).where(*scope_filter(unit), enforcement_case())
     if status:
         query = query.where(Case.status == status)
     if agency_id:

@@ -9,6 +9,7 @@ from sqlalchemy import exists, select
 from engine.core import Unit
 from engine.errors import Forbidden, InvalidInput, Problem
 from engine.models import Agency, AgencyMatter, Matter
+from engine.supervision.kinds import SUPERVISION_CATEGORY
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class MatterView:
 
 
 def list_matters(unit: Unit, *, competent_only: bool = True) -> list[MatterView]:
-    query = select(Matter).order_by(Matter.code)
+    query = select(Matter).where(Matter.category != SUPERVISION_CATEGORY).order_by(Matter.code)
     if competent_only and not unit.actor.has_role("supervisor", "admin", "process_designer"):
         query = query.join(AgencyMatter, AgencyMatter.matter_code == Matter.code).where(
             AgencyMatter.agency_id == unit.actor.agency_id

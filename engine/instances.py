@@ -148,7 +148,7 @@ def _task_deadlines(timers: list[TimerView]) -> dict[str, datetime]:
     due: dict[str, datetime] = {}
     for timer in timers:
         if (timer.armed and timer.attached_to and timer.due_at is not None
-                and timer.properties.get("kind", "deadline") == "deadline"):
+                and timer.properties.get("kind", "deadline") in ("deadline", "supervision")):
             current = due.get(timer.attached_to)
             due[timer.attached_to] = timer.due_at if current is None else min(current, timer.due_at)
     return due

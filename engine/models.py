@@ -279,4 +279,5 @@ from engine import (
 )
 from engine.documents import models as _document_models  # noqa: F401
 from engine.publicity import models as publicity_models  # noqa: F401
+from engine.supervision import matter_models as supervision_matter_models  # noqa: F401
 from engine.supervision import models as supervision_models  # noqa: F401

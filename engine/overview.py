@@ -15,6 +15,7 @@ from engine.cases import check_visible, scope_filter
 from engine.core import Unit
 from engine.errors import NotFound
 from engine.models import Agency, TimerRow, User
+from engine.supervision.kinds import enforcement_case, enforcement_timer
 
 DUE_SOON_DAYS = 3  # a pending statutory deadline within this many days is "due soon" (yellow)
 
@@ -100,7 +101,7 @@ def _counts_per_agency(unit: Unit, path: str, as_of: datetime, soon_until: datet
             func.count().filter(pending),
         )
         .join(Agency, Agency.id == TimerRow.agency_id)
-        .where(*scope_filter(unit), Agency.path.startswith(path), TimerRow.status.in_(("waiting", "overdue")))
+        .where(*scope_filter(unit), Agency.path.startswith(path), TimerRow.status.in_(("waiting", "overdue")), enforcement_timer())
         .group_by(Agency.path)
     ).all()
     return {p: (o, s, n) for p, o, s, n in rows}
@@ -140,7 +141,7 @@ def agency_timers(unit: Unit, agency_id: int, *, soon_days: int = DUE_SOON_DAYS)
         .join(Case, Case.id == TimerRow.case_id)
         .join(Agency, Agency.id == TimerRow.agency_id)
         .where(
-            *scope_filter(unit), Agency.path.startswith(agency.path),
+            *scope_filter(unit), Agency.path.startswith(agency.path), enforcement_timer(),
             or_(TimerRow.status == "overdue", and_(TimerRow.status == "waiting", TimerRow.due_at <= soon_until)),
         )
         .order_by(TimerRow.due_at, TimerRow.id)
@@ -227,13 +228,14 @@ def indicators(unit: Unit, agency_id: int) -> Indicators:
     check_visible(unit, agency.id)
     in_tree = [*scope_filter(unit), Agency.path.startswith(agency.path)]
     case_counts = dict(unit.session.execute(
-        select(Case.status, func.count()).join(Agency, Agency.id == Case.agency_id).where(*in_tree).group_by(Case.status)
+        select(Case.status, func.count()).join(Agency, Agency.id == Case.agency_id).where(*in_tree, enforcement_case())
+        .group_by(Case.status)
     ).all())
     overdue = or_(and_(TimerRow.status == "waiting", TimerRow.due_at <= unit.now), TimerRow.status == "overdue")
     met, breached, late = unit.session.execute(
         select(func.count().filter(TimerRow.status == "met"), func.count().filter(TimerRow.status == "breached"),
                func.count().filter(overdue))
-        .join(Agency, Agency.id == TimerRow.agency_id).where(*in_tree)
+        .join(Agency, Agency.id == TimerRow.agency_id).where(*in_tree, enforcement_timer())
     ).one()
     measured = met + breached + late
     return Indicators(case_counts.get("open", 0), case_counts.get("closed", 0), met, breached, late,

@@ -26,8 +26,11 @@ from engine.errors import (
 )
 from engine.models import Agency, Case, CaseOfficer, ProcessInstance, TaskRow
 from engine.publicity import publications
+from engine.supervision import matter_access
+from engine.supervision.kinds import is_supervision
 
 OFFICER_LANE = "officer"
+ASSIGNED_LANES = (OFFICER_LANE, matter_access.SUPERVISOR_LANE)  # tasks for the case's (matter's) assigned staff
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,7 @@ def list_tasks(
     page: int = 1, per_page: int = 50,
 ) -> tuple[list[TaskSummary], int]:
     query = select(TaskRow, Case.number).join(Case, Case.id == TaskRow.case_id).join(Agency, Agency.id == TaskRow.agency_id)
-    query = query.where(*scope_filter(unit))
+    query = query.where(or_(and_(*scope_filter(unit)), matter_access.granted_tasks(unit)))
     if case_id is not None:
         query = query.where(TaskRow.case_id == case_id)
     if state:
@@ -75,11 +78,11 @@ def list_tasks(
 def _mine_filter(unit: Unit) -> list[Any]:
     actor = unit.actor
     assigned = exists().where(CaseOfficer.case_id == TaskRow.case_id, CaseOfficer.user_id == actor.user_id)
-    lanes = [r for r in actor.roles if r != OFFICER_LANE]
-    lane_ok = or_(TaskRow.lane.in_(lanes), and_(TaskRow.lane == OFFICER_LANE, assigned) if actor.has_role(OFFICER_LANE) else False)
+    lanes = [r for r in actor.roles if r not in ASSIGNED_LANES]
+    lane_ok = or_(TaskRow.lane.in_(lanes), *(and_(TaskRow.lane == lane, assigned) for lane in ASSIGNED_LANES if actor.has_role(lane)))
     return [
         TaskRow.state == "ready",
-        TaskRow.agency_id == actor.agency_id,
+        or_(TaskRow.agency_id == actor.agency_id, matter_access.granted_tasks(unit)),
         lane_ok,
         or_(TaskRow.claimed_by.is_(None), TaskRow.claimed_by == actor.user_id),
     ]
@@ -165,7 +168,8 @@ def _visible_task(unit: Unit, task_id: str) -> tuple[TaskRow, Case]:
     row = unit.session.get(TaskRow, task_id)
     if row is None:
         raise NotFound(f"task {task_id} does not exist")
-    check_visible(unit, row.agency_id)
+    if not matter_access.may_see_task(unit, row):
+        check_visible(unit, row.agency_id)
     return row, unit.session.get(Case, row.case_id)
 
 
@@ -223,6 +227,9 @@ _LOCKED_TASK = (  # built once
 
 
 def _check_may_do(unit: Unit, row: _Task, case: Case) -> None:
+    if is_supervision(case):  # a supervision matter: its supervisors, and the supervised agency's head
+        matter_access.check_may_do(unit, row, case)
+        return
     actor = unit.actor
     if actor.agency_id != case.agency_id:
         check_visible(unit, case.agency_id)

@@ -49,6 +49,7 @@ from engine.record_models import (
 )
 from engine.seed import seed_demo
 from engine.settings import from_env
+from engine.supervision.matter_models import SupervisionMatter, SupervisionSequence
 from engine.supervision.models import (
     ComplianceAlert,
     ReviewCase,
@@ -62,7 +63,7 @@ PASSWORD = "test-password"
 START = datetime(2026, 3, 2, 9, 0, tzinfo=CHINA_TZ)  # a Monday
 CASE_TABLES = (
     # rows that refer to cases first
-    ReviewCase, ReviewSample, ReviewChecklist, TimerFiring, TimerIncident, ComplianceAlert,
+    SupervisionMatter, SupervisionSequence, ReviewCase, ReviewSample, ReviewChecklist, TimerFiring, TimerIncident, ComplianceAlert,
     CustodyEvent, CustodyItem, EvidenceUpload, Evidence, CaseArchive, DocumentContent, Document, DocumentSequence,
     *publicity_models.CASE_OWNED,
     TimerRow, TaskRow, ProcessInstance, CaseOfficer, AuditEvent, AccessToken, Case, CaseSequence, AuditChain,

@@ -143,6 +143,15 @@ def _indicators():  # type: ignore[no-untyped-def]
         return indicators, indicators.indicators(u, start, end, agency_id=int_arg("agency_id"))
 
 
+def _evaluation():  # type: ignore[no-untyped-def]
+    from engine.supervision import evaluation, indicators
+
+    start, end = indicators.period_arg(request.args.get("from"), request.args.get("to"))
+    with unit() as u:
+        found = indicators.indicators(u, start, end, agency_id=int_arg("agency_id"))
+        return found, evaluation.evaluate(u, start, end, found=found)
+
+
 @ns.route("/indicators")
 class IndicatorsResource(Resource):
     @ns.param("from", "first day of the period, YYYY-MM-DD (required)")
@@ -151,6 +160,16 @@ class IndicatorsResource(Resource):
     def get(self):  # type: ignore[no-untyped-def]
         """执法监督指标 · indicators per period: counts and rates for an agency subtree and each child"""
         return render(_indicators()[1])
+
+
+@ns.route("/evaluation")
+class EvaluationResource(Resource):
+    @ns.param("from", "first day of the period, YYYY-MM-DD (required)")
+    @ns.param("to", "last day of the period, YYYY-MM-DD (required)")
+    @ns.param("agency_id", "an agency in your scope (default: your scope's root); its children are ranked")
+    def get(self):  # type: ignore[no-untyped-def]
+        """综合评价 · weighted scores of the child agencies and of the officers, ranked (weights: data)"""
+        return render(_evaluation()[1])
 
 
 @ns.route("/indicators.xlsx")
@@ -163,9 +182,11 @@ class IndicatorsXlsx(Resource):
         """指标导出 · the same numbers as an Excel workbook"""
         from flask import Response
 
-        module, found = _indicators()
+        from engine.supervision import indicators
+
+        found, scored = _evaluation()
         return Response(
-            module.to_xlsx(found), mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            indicators.to_xlsx(found, scored), mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             headers={"Content-Disposition": f"attachment; filename=indicators-{found.period['from']}-{found.period['to']}.xlsx"},
         )
 

@@ -28,12 +28,13 @@ from engine.clock import CHINA_TZ
 from engine.core import Unit
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from engine.models import Agency, AuditEvent, Case, CaseOfficer, TaskRow, User
+from engine.supervision import matter_access
 
 from . import library, qr, rendering
 from .docx import to_docx
 from .models import Document, DocumentContent, DocumentSequence
 
-ISSUER_ROLES = ("officer", "agency_head", "legal_reviewer")
+ISSUER_ROLES = ("officer", "agency_head", "legal_reviewer", "supervisor")  # supervisor: of a supervision matter
 TEMPLATE_NAME = re.compile(r"^[a-z][a-z0-9_]{0,80}(\.html\.j2)?$")
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 CODE_GROUPS, CODE_GROUP = 5, 4  # 20 symbols = 100 random bits, e.g. 7K2M-QX9D-…
@@ -300,7 +301,11 @@ def _visible(unit: Unit, document_id: int) -> Document:
     row = unit.session.get(Document, document_id)
     if row is None:
         raise NotFound(f"document {document_id} does not exist")
-    check_visible(unit, row.agency_id)
+    try:
+        check_visible(unit, row.agency_id)
+    except Forbidden:  # a supervision notice: its addressee, the supervised agency's head, reads it too
+        if not matter_access.may_read_case(unit, unit.session.get(Case, row.case_id)):
+            raise
     return row
 
 

@@ -19,6 +19,7 @@ from engine import discretion
 from engine.core import Unit
 from engine.errors import InvalidInput, NotFound, Problem
 from engine.models import Matter
+from engine.supervision.kinds import SUPERVISION_CATEGORY
 
 MATTER_CODE = re.compile(r"\d{12}")
 NO_BENCHMARK = "本事项未制定罚款裁量基准，依照法律、法规、规章的规定裁量（粤市监规字〔2025〕2号第四条）"
@@ -29,7 +30,7 @@ def published_benchmarks(unit: Unit, matter: str | None = None) -> dict[str, Any
     """`{"tier_rules": [...], "items": [one per catalogue matter], "total"}`; `matter` narrows to one."""
     if matter is not None and not MATTER_CODE.fullmatch(matter):
         raise InvalidInput("matter must be a 12-digit matter code", [Problem("12 digits, e.g. 440201003001", field="matter")])
-    query = select(Matter).order_by(Matter.code)
+    query = select(Matter).where(Matter.category != SUPERVISION_CATEGORY).order_by(Matter.code)
     if matter is not None:
         query = query.where(Matter.code == matter)
     matters = list(unit.session.scalars(query))

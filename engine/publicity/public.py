@@ -21,6 +21,7 @@ from engine.errors import InvalidInput, NotFound, Problem
 from engine.models import Agency, AgencyMatter, Matter, User
 from engine.parties import valid_credit_code
 from engine.publicity.models import SQLITE_FTS_TABLE, Publication
+from engine.supervision.kinds import SUPERVISION_CATEGORY
 from engine.xmlsafe import parse_xml
 
 PUBLIC_FIELDS = ("number", "agency", "party_name", "credit_code", "matter", "decision", "decided_at", "published_at")
@@ -189,7 +190,7 @@ def catalogue(unit: Unit) -> list[dict[str, Any]]:
     """The catalogue of matters, each with its legal basis, procedure and the procedure's time limits."""
     limits: dict[str, list[dict[str, str]]] = {}
     out = []
-    for m in unit.session.scalars(select(Matter).order_by(Matter.code)):
+    for m in unit.session.scalars(select(Matter).where(Matter.category != SUPERVISION_CATEGORY).order_by(Matter.code)):
         if m.process_id not in limits:
             limits[m.process_id] = procedure_time_limits(unit, m.process_id)
         out.append({

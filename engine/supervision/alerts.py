@@ -14,6 +14,7 @@ from engine.core import Unit
 from engine.errors import Conflict, InvalidInput, NotFound, Problem
 from engine.models import Agency, Case
 from engine.supervision.compliance import RULES_BY_ID
+from engine.supervision.matter_models import SupervisionMatter
 from engine.supervision.models import ComplianceAlert
 
 ALERT_STATUSES = ("open", "acknowledged", "dismissed", "escalated")
@@ -38,6 +39,7 @@ class AlertView:
     handled_at: datetime | None
     reason: str | None
     escalated_to: int | None
+    matter_id: int | None = None  # the supervision matter opened from it
 
 
 def list_alerts(
@@ -50,8 +52,9 @@ def list_alerts(
 
     require_role(unit.actor, "supervisor", "admin", "agency_head")
     query = (
-        select(ComplianceAlert, Case.number, Agency.name).join(Case, Case.id == ComplianceAlert.case_id)
-        .join(Agency, Agency.id == ComplianceAlert.agency_id).where(*scope_filter(unit))
+        select(ComplianceAlert, Case.number, Agency.name, SupervisionMatter.id).join(Case, Case.id == ComplianceAlert.case_id)
+        .join(Agency, Agency.id == ComplianceAlert.agency_id)
+        .outerjoin(SupervisionMatter, SupervisionMatter.alert_id == ComplianceAlert.id).where(*scope_filter(unit))
     )
     if status:
         if status not in ALERT_STATUSES:
@@ -69,7 +72,7 @@ def list_alerts(
     rows = unit.session.execute(
         query.order_by(ComplianceAlert.detected_at.desc(), ComplianceAlert.id.desc()).offset((page - 1) * per_page).limit(per_page)
     ).all()
-    return [_view(a, number, name) for a, number, name in rows], total
+    return [_view(a, number, name, matter) for a, number, name, matter in rows], total
 
 
 def handle_alert(unit: Unit, alert_id: int, action: str, reason: Any = None) -> AlertView:
@@ -106,7 +109,8 @@ def handle_alert(unit: Unit, alert_id: int, action: str, reason: Any = None) -> 
                  agency_id=alert.agency_id)
     number = unit.session.scalar(select(Case.number).where(Case.id == alert.case_id))
     name = unit.session.scalar(select(Agency.name).where(Agency.id == alert.agency_id))
-    return _view(alert, number, name)
+    matter = unit.session.scalar(select(SupervisionMatter.id).where(SupervisionMatter.alert_id == alert.id))
+    return _view(alert, number, name, matter)
 
 
 def _level_above(unit: Unit) -> int | None:
@@ -115,9 +119,9 @@ def _level_above(unit: Unit) -> int | None:
     return root.parent_id if root is not None else None
 
 
-def _view(a: ComplianceAlert, number: str, agency_name: str) -> AlertView:
+def _view(a: ComplianceAlert, number: str, agency_name: str, matter_id: int | None = None) -> AlertView:
     rule = RULES_BY_ID.get(a.rule)
     return AlertView(
         a.id, a.rule, rule.title if rule else a.rule, a.case_id, number, a.agency_id, agency_name, a.officer_id, a.severity,
-        a.basis, a.message, a.detected_at, a.status, a.handled_by, a.handled_at, a.reason, a.escalated_to,
+        a.basis, a.message, a.detected_at, a.status, a.handled_by, a.handled_at, a.reason, a.escalated_to, matter_id,
     )

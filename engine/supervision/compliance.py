@@ -37,6 +37,7 @@ from engine.models import (
     TimerRow,
     User,
 )
+from engine.supervision.kinds import enforcement_case, is_supervision
 from engine.supervision.models import ComplianceAlert
 from engine.supervision.monitoring import settings
 from engine.writes import writes_of
@@ -254,6 +255,8 @@ class _Pending:
 def after_save(unit: Unit, case: Case) -> None:
     """The hook in the save path: mark the case; its rules run once, just before the unit commits, if
     what the transaction recorded on it (its audit events) can break a rule; otherwise nothing is read."""
+    if is_supervision(case):  # a supervision matter is not an enforcement case: no rule is about it
+        return
     pending = unit.session.info.get(PENDING)
     if pending is None:
         pending = unit.session.info[PENDING] = _Pending(unit)
@@ -364,7 +367,7 @@ def evaluate_scope(unit: Unit, agency_id: int | None = None) -> int:
     from engine.supervision.monitoring import subtree_path
 
     require_role(unit.actor, "supervisor", "admin")
-    query = select(Case.id).join(Agency, Agency.id == Case.agency_id).where(*scope_filter(unit))
+    query = select(Case.id).join(Agency, Agency.id == Case.agency_id).where(*scope_filter(unit), enforcement_case())
     if agency_id is not None:
         query = query.where(Agency.path.startswith(subtree_path(unit, agency_id)))
     return sum(len(evaluate_case(unit, case_id)) for case_id in list(unit.session.scalars(query.order_by(Case.id))))

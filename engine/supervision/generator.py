@@ -35,6 +35,7 @@ from engine.models import (
     User,
 )
 from engine.seed import seed_demo
+from engine.supervision.kinds import SUPERVISION_CATEGORY
 
 CITIES, COUNTIES, TOWNSHIPS = 21, 120, 1600
 STAGES = [("verify_clue", "核查线索"), ("approve_filing", "立案审批"), ("investigate", "调查取证"), ("case_review", "案件审核"),
@@ -56,7 +57,7 @@ def generate(core: Core, cases: int, *, seed: int = 2026, password: str = "bench
     enforcement, officers = _tree(core, password)
     with core.unit() as unit:
         definition = unit.session.scalar(select(ProcessDefinition.id).where(ProcessDefinition.process_id == "general_punishment"))
-        matters = list(unit.session.scalars(select(Matter.code).order_by(Matter.code)))
+        matters = list(unit.session.scalars(select(Matter.code).where(Matter.category != SUPERVISION_CATEGORY).order_by(Matter.code)))
         next_id = (unit.session.scalar(select(func.max(Case.id))) or 0) + 1
         opener = unit.session.scalar(select(User.id).order_by(User.id))
     rng = random.Random(f"{seed}:{next_id}")  # the same seed into the same database writes the same cases
@@ -184,7 +185,7 @@ def _build_tree(unit: Any, password: str) -> None:
     users.append({"username": "gen-sup-province", "name": "省监督员", "agency_id": province_sft, "password_hash": hashed,
                   "roles": ["supervisor"], "certificate_no": None, "certificate_valid_until": None, "active": True})
     s.execute(insert(User), users)
-    matters = list(s.scalars(select(Matter.code)))
+    matters = list(s.scalars(select(Matter.code).where(Matter.category != SUPERVISION_CATEGORY)))
     s.execute(insert(AgencyMatter), [{"agency_id": a, "matter_code": m} for a, _, k in agencies if k == "enforcement" for m in matters])
 
 

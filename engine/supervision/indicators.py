@@ -25,7 +25,8 @@ from sqlalchemy.orm import aliased
 from engine.clock import CHINA_TZ
 from engine.core import Unit
 from engine.errors import InvalidInput, Problem
-from engine.models import Agency, AuditEvent, Case, TaskRow, TimerRow, User
+from engine.models import Agency, AuditEvent, Case, CaseOfficer, TaskRow, TimerRow, User
+from engine.supervision.kinds import enforcement_case
 from engine.supervision.monitoring import _agency, _child_of, _root, settings
 
 COUNTS = ("clues", "filed", "decisions", "certified_officers", "timers_due", "overdue", "deviations",
@@ -108,36 +109,51 @@ def _row(agency: dict[str, Any], counts: dict[str, int]) -> Row:
     return Row(agency, counts, rates)
 
 
-def _raw(unit: Unit, path: str, since: datetime, until: datetime, end: date) -> dict[str, list[tuple[int, int]]]:
+def _raw(unit: Unit, path: str, since: datetime, until: datetime, end: date, *, by_officer: bool = False) -> dict[str, list[tuple[int, int]]]:
+    """Counts per agency (or, `by_officer`, per officer assigned to the cases) of the subtree."""
     s = unit.session
     in_tree = Agency.path.startswith(path)
-    opened = and_(Case.opened_at >= since, Case.opened_at < until)
+    opened = and_(Case.opened_at >= since, Case.opened_at < until, enforcement_case())
     decide = aliased(TaskRow)
     decided = and_(decide.bpmn_id == "decide", decide.state == "completed", decide.completed_at >= since, decide.completed_at < until)
 
-    def per_agency(query: Any) -> list[tuple[int, int]]:
+    def per_key(query: Any, agency_column: Any, case_column: Any) -> list[tuple[int, int]]:
+        if by_officer:
+            query = query.join(CaseOfficer, CaseOfficer.case_id == case_column).group_by(CaseOfficer.user_id)
+            query = query.with_only_columns(CaseOfficer.user_id, func.count(func.distinct(case_column)))
+        else:
+            query = query.group_by(agency_column)
         return [(a, c) for a, c in s.execute(query)]
 
     by_case = select(Case.agency_id, func.count()).join(Agency, Agency.id == Case.agency_id).where(in_tree)
     by_decision = (
         select(decide.agency_id, func.count()).join(Case, Case.id == decide.case_id)
-        .join(Agency, Agency.id == decide.agency_id).where(in_tree, decided).group_by(decide.agency_id)
+        .join(Agency, Agency.id == decide.agency_id).where(in_tree, decided)
     )
     out = {
-        "clues": per_agency(by_case.where(opened).group_by(Case.agency_id)),
-        "filed": per_agency(by_case.where(opened, _has_task("investigate", "ready", "completed")).group_by(Case.agency_id)),
-        "decisions": per_agency(by_decision),
-        "legal_reviews": per_agency(by_decision.where(_has_task("legal_review", "completed"))),
-        "hearings": per_agency(by_decision.where(_has_task("hold_hearing", "completed"))),
-        "certified_officers": _certified(unit, path, end),
+        "clues": per_key(by_case.where(opened), Case.agency_id, Case.id),
+        "filed": per_key(by_case.where(opened, _has_task("investigate", "ready", "completed")), Case.agency_id, Case.id),
+        "decisions": per_key(by_decision, decide.agency_id, decide.case_id),
+        "legal_reviews": per_key(by_decision.where(_has_task("legal_review", "completed")), decide.agency_id, decide.case_id),
+        "hearings": per_key(by_decision.where(_has_task("hold_hearing", "completed")), decide.agency_id, decide.case_id),
+        "certified_officers": _certified(unit, path, end, by_officer=by_officer),
     }
     due = and_(TimerRow.due_at >= since, TimerRow.due_at < until, or_(TimerRow.kind.is_(None), TimerRow.kind == "deadline"))
     late = or_(TimerRow.status.in_(("fired", "overdue", "breached")), and_(TimerRow.status == "waiting", TimerRow.due_at <= unit.now))
     by_timer = select(TimerRow.agency_id, func.count()).join(Agency, Agency.id == TimerRow.agency_id).where(in_tree, due)
-    out["timers_due"] = per_agency(by_timer.group_by(TimerRow.agency_id))
-    out["overdue"] = per_agency(by_timer.where(late).group_by(TimerRow.agency_id))
-    out["deviations"], out["corrections"] = _from_audit(unit, path, since, until)
+    if by_officer:  # a timer counts once, for each officer of its case
+        out["timers_due"] = _timers_by_officer(unit, by_timer)
+        out["overdue"] = _timers_by_officer(unit, by_timer.where(late))
+    else:
+        out["timers_due"] = per_key(by_timer, TimerRow.agency_id, TimerRow.case_id)
+        out["overdue"] = per_key(by_timer.where(late), TimerRow.agency_id, TimerRow.case_id)
+    out["deviations"], out["corrections"] = _from_audit(unit, path, since, until, by_officer=by_officer)
     return out
+
+
+def _timers_by_officer(unit: Unit, query: Any) -> list[tuple[int, int]]:
+    query = query.join(CaseOfficer, CaseOfficer.case_id == TimerRow.case_id).group_by(CaseOfficer.user_id)
+    return [(a, c) for a, c in unit.session.execute(query.with_only_columns(CaseOfficer.user_id, func.count()))]
 
 
 def _has_task(bpmn_id: str, *states: str) -> Any:
@@ -145,38 +161,49 @@ def _has_task(bpmn_id: str, *states: str) -> Any:
     return exists().where(TaskRow.case_id == Case.id, TaskRow.bpmn_id == bpmn_id, TaskRow.state.in_(states))
 
 
-def _certified(unit: Unit, path: str, on: date) -> list[tuple[int, int]]:
+def _certified(unit: Unit, path: str, on: date, *, by_officer: bool = False) -> list[tuple[int, int]]:
     users = unit.session.execute(
-        select(User.agency_id, User.roles).join(Agency, Agency.id == User.agency_id).where(
+        select(User.id, User.agency_id, User.roles).join(Agency, Agency.id == User.agency_id).where(
             Agency.path.startswith(path), User.active.is_(True), User.certificate_no.is_not(None),
             User.certificate_valid_until >= on,
         )
     )
     counts: dict[int, int] = {}
-    for agency_id, roles in users:
+    for user_id, agency_id, roles in users:
         if "officer" in (roles or []):
-            counts[agency_id] = counts.get(agency_id, 0) + 1
+            key = user_id if by_officer else agency_id
+            counts[key] = counts.get(key, 0) + 1
     return list(counts.items())
 
 
-def _from_audit(unit: Unit, path: str, since: datetime, until: datetime) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+def _from_audit(
+    unit: Unit, path: str, since: datetime, until: datetime, *, by_officer: bool = False
+) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
     """Decisions with a fine outside their discretion band; corrections by review or litigation."""
     events = unit.session.execute(
         select(AuditEvent.agency_id, AuditEvent.case_id, AuditEvent.action, AuditEvent.detail)
         .join(Agency, Agency.id == AuditEvent.agency_id)
         .where(Agency.path.startswith(path), AuditEvent.at >= since, AuditEvent.at < until,
                AuditEvent.action.in_(("task.completed", "review.outcome")))
-    )
+    ).all()
+    officers: dict[int, list[int]] = {}
+    if by_officer:
+        ids = {e[1] for e in events if e[1] is not None}
+        for case_id, user_id in unit.session.execute(select(CaseOfficer.case_id, CaseOfficer.user_id).where(CaseOfficer.case_id.in_(ids))):
+            officers.setdefault(case_id, []).append(user_id)
     correcting = set(settings()["correction_results"])
     deviations: dict[int, set[int]] = {}
     corrections: dict[int, set[int]] = {}
     for agency_id, case_id, action, detail in events:
         detail = detail or {}
+        keys = officers.get(case_id, []) if by_officer else [agency_id]
         if action == "review.outcome":
             if detail.get("result") in correcting:
-                corrections.setdefault(agency_id, set()).add(case_id)
+                for key in keys:
+                    corrections.setdefault(key, set()).add(case_id)
         elif detail.get("bpmn_id") == "decide" and _deviates(detail.get("data") or {}):
-            deviations.setdefault(agency_id, set()).add(case_id)
+            for key in keys:
+                deviations.setdefault(key, set()).add(case_id)
     return [(a, len(c)) for a, c in deviations.items()], [(a, len(c)) for a, c in corrections.items()]
 
 
@@ -188,8 +215,9 @@ def _deviates(data: dict[str, Any]) -> bool:
     return (isinstance(low, (int, float)) and fine < low) or (isinstance(high, (int, float)) and fine > high)
 
 
-def to_xlsx(found: Indicators) -> bytes:
-    """The same numbers as the API, one row per agency and a total row (openpyxl)."""
+def to_xlsx(found: Indicators, evaluation: Any = None) -> bytes:
+    """The same numbers as the API, one row per agency and a total row (openpyxl); with the composite
+    evaluation (engine/supervision/evaluation.py) as a second sheet when given."""
     from openpyxl import Workbook
 
     book = Workbook()
@@ -202,6 +230,10 @@ def to_xlsx(found: Indicators) -> bytes:
         values = {**row.counts, **row.rates}
         label = row.agency["name"] if row is not found.totals else f"合计（{row.agency['name']}）"
         sheet.append([label, row.agency["level"], *(values[n] for n in names)])
+    if evaluation is not None:
+        from engine.supervision.evaluation import write_sheet
+
+        write_sheet(book, evaluation)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

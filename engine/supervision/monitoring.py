@@ -18,6 +18,7 @@ from engine.clock import CHINA_TZ, parse_instant
 from engine.core import Unit
 from engine.errors import InvalidInput, Problem
 from engine.models import Agency, Case, CaseOfficer, TaskRow, TimerRow, User
+from engine.supervision.kinds import enforcement_case, enforcement_timer
 
 COLOURS = ("green", "yellow", "red")
 LEVELS = ("province", "city", "county", "township")
@@ -199,7 +200,7 @@ def per_officer(
         .join(Case, Case.id == CaseOfficer.case_id)
         .join(Agency, Agency.id == Case.agency_id)
         .outerjoin(TimerRow, TimerRow.case_id == Case.id)
-        .where(Agency.path.startswith(root.path), Case.opened_at <= as_of)
+        .where(Agency.path.startswith(root.path), Case.opened_at <= as_of, enforcement_case())
         .group_by(User.id, User.username, User.name, User.agency_id)
     )
     total = unit.session.scalar(select(func.count()).select_from(query.subquery())) or 0
@@ -229,7 +230,8 @@ def pending_by_stage(unit: Unit, *, agency_id: int | None = None, as_of: datetim
     rows = unit.session.execute(
         select(TaskRow.bpmn_id, TaskRow.name, func.count(), _sum(and_(TaskRow.due_at.is_not(None), TaskRow.due_at <= as_of)))
         .join(Agency, Agency.id == TaskRow.agency_id)
-        .where(Agency.path.startswith(root.path), open_then)
+        .join(Case, Case.id == TaskRow.case_id)
+        .where(Agency.path.startswith(root.path), open_then, enforcement_case())
         .group_by(TaskRow.bpmn_id, TaskRow.name)
         .order_by(func.count().desc(), TaskRow.bpmn_id)
     ).all()
@@ -268,7 +270,7 @@ def _timer_counts(unit: Unit, path: str, as_of: datetime, due_within: int | None
             _sum(yellow_condition(unit, as_of)), _sum(red_condition(as_of)), _sum(_soon(unit, as_of, due_within)),
         )
         .join(Agency, Agency.id == TimerRow.agency_id)
-        .where(Agency.path.startswith(path), TimerRow.status.in_(("waiting", "overdue")))
+        .where(Agency.path.startswith(path), TimerRow.status.in_(("waiting", "overdue")), enforcement_timer())
         .group_by(TimerRow.agency_id)
     )
     if matter_code:
@@ -280,7 +282,8 @@ def _open_cases(unit: Unit, path: str, as_of: datetime, matter_code: str | None)
     query = (
         select(Case.agency_id, func.count())
         .join(Agency, Agency.id == Case.agency_id)
-        .where(Agency.path.startswith(path), Case.opened_at <= as_of, or_(Case.closed_at.is_(None), Case.closed_at > as_of))
+        .where(Agency.path.startswith(path), Case.opened_at <= as_of, or_(Case.closed_at.is_(None), Case.closed_at > as_of),
+               enforcement_case())
         .group_by(Case.agency_id)
     )
     if matter_code:

@@ -17,6 +17,7 @@ from engine.clock import CHINA_TZ
 from engine.core import Unit
 from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, Problem
 from engine.models import Agency, Case, User
+from engine.supervision.kinds import enforcement_case
 from engine.supervision.models import ReviewCase, ReviewChecklist, ReviewSample
 from engine.supervision.monitoring import _root, settings
 
@@ -117,7 +118,8 @@ def draw(unit: Unit, *, agency_id: Any, start: date, end: date, per_agency: Any,
     until = datetime.combine(end + timedelta(days=1), time(0), CHINA_TZ)
     closed = unit.session.execute(
         select(Case.id, Case.agency_id).join(Agency, Agency.id == Case.agency_id)
-        .where(Agency.path.startswith(root.path), Case.status == "closed", Case.closed_at >= since, Case.closed_at < until)
+        .where(Agency.path.startswith(root.path), Case.status == "closed", Case.closed_at >= since, Case.closed_at < until,
+               enforcement_case())
         .order_by(Case.agency_id, Case.id)
     ).all()
     if not closed:
