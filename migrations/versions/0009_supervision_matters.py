@@ -1,15 +1,15 @@
 """Supervision procedure: supervision matters (a case of the internal matter SUPERVISION owned by the
 supervising bureau) and their own number series
 
-Revision ID: 0008_supervision_matters
-Revises: 0007_supervision
+Revision ID: 0009_supervision_matters
+Revises: 0008_publicity_pages
 Create Date: 2026-12-01 22:40:00
 """
 from alembic import op
 import sqlalchemy as sa
 
-revision = '0008_supervision_matters'
-down_revision = '0007_supervision'
+revision = '0009_supervision_matters'
+down_revision = '0008_publicity_pages'
 branch_labels = None
 depends_on = None
 
