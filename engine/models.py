@@ -280,3 +280,4 @@ from engine import (
 from engine.documents import models as _document_models  # noqa: F401
 from engine.publicity import models as publicity_models  # noqa: F401
 from engine.supervision import models as supervision_models  # noqa: F401
+from engine import discretion_store  # noqa: E402,F401
