@@ -1,0 +1,86 @@
+"""The legal-staff editors without a browser (Flask test client, SQLite and PostgreSQL): who may open and
+save them, CSRF on every save, and bad input answered with located problems and nothing stored."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from engine.discretion_store import DiscretionTableVersion
+from tests.web.test_web_http import csrf, login, web  # noqa: F401  (web is a fixture)
+
+FINE = (Path(__file__).resolve().parents[2] / "processes" / "discretion" / "fine_benchmark.dmn").read_text(encoding="utf-8")
+WIDER = FINE.replace('<outputEntry id="fine_benchmark_rule_5_out_5"><text>0.3</text>',
+                     '<outputEntry id="fine_benchmark_rule_5_out_5"><text>0.4</text>')
+
+
+def stored(core: Any) -> list[DiscretionTableVersion]:
+    with core.unit() as unit:
+        return list(unit.session.scalars(select(DiscretionTableVersion)))
+
+
+def test_only_designers_and_admins_open_the_table_editor(web):  # type: ignore[no-untyped-def]
+    login(web, "reviewer1")
+    for path in ("/procedures/discretion", "/procedures/discretion/fine_benchmark", "/procedures/discretion/fine_benchmark/xml"):
+        assert web.get(path).status_code == 403, path
+    token = csrf(web, "/inbox")
+    response = web.post("/procedures/discretion/fine_benchmark", json={"xml": WIDER}, headers={"X-CSRFToken": token})
+    assert response.status_code == 403
+    web.post("/logout", data={"csrf_token": token})
+    login(web, "designer1")
+    assert "罚款裁量基准" in web.get("/procedures/discretion").get_data(as_text=True)
+    assert web.get("/procedures/discretion/fine_benchmark/xml").get_data(as_text=True) == FINE
+    assert web.get("/procedures/discretion/no_such_table").status_code == 404
+
+
+def test_saving_a_table_needs_the_csrf_token(web, core):  # type: ignore[no-untyped-def]
+    login(web, "designer1")
+    assert web.post("/procedures/discretion/fine_benchmark", json={"xml": WIDER}).status_code == 400
+    assert stored(core) == []
+    token = csrf(web, "/inbox")
+    response = web.post("/procedures/discretion/fine_benchmark", json={"xml": WIDER}, headers={"X-CSRFToken": token})
+    assert response.status_code == 201 and response.get_json()["version"] == 1
+    again = web.post("/procedures/discretion/fine_benchmark", json={"xml": WIDER}, headers={"X-CSRFToken": token})
+    assert again.status_code == 200 and again.get_json()["created"] is False
+    assert [r.version for r in stored(core)] == [1]
+    assert "0.4" in web.get("/procedures/discretion/fine_benchmark/xml").get_data(as_text=True)
+    assert web.get("/procedures/discretion/fine_benchmark/xml?version=0").get_data(as_text=True) == FINE
+
+
+def test_bad_tables_are_refused_with_located_problems(web, core):  # type: ignore[no-untyped-def]
+    login(web, "admin")
+    token = csrf(web, "/inbox")
+    for body, expected in (({"xml": FINE.replace("</rule>", "</rul>", 1)}, "line"),
+                           ({"xml": FINE.replace('name="fine_kind"', 'name="kind"')}, "fine_kind"),
+                           ({"xml": "<definitions/>"}, "fine_benchmark.dmn"),
+                           ({"xml": 5}, "xml"), ({}, "xml")):
+        response = web.post("/procedures/discretion/fine_benchmark", json=body, headers={"X-CSRFToken": token})
+        answer = response.get_json()
+        assert response.status_code == 200 and answer["saved"] is False, body
+        assert expected in str(answer["errors"]), (expected, answer)
+    assert stored(core) == []
+
+
+def test_the_rest_api_saves_and_reads_tables(web, core):  # type: ignore[no-untyped-def]
+    def token(username: str) -> dict[str, str]:
+        from tests.conftest import PASSWORD
+
+        answer = web.post("/api/v1/auth/token", json={"username": username, "password": PASSWORD}).get_json()
+        return {"Authorization": f"Bearer {answer['access_token']}"}
+
+    officer, designer = token("officer1"), token("designer1")
+    listed = web.get("/api/v1/discretion/tables", headers=officer).get_json()
+    assert [t["table"] for t in listed["items"]] == ["disposition_tier", "fine_benchmark"]
+    assert web.post("/api/v1/discretion/tables/fine_benchmark", json={"xml": WIDER}, headers=officer).status_code == 403
+    refused = web.post("/api/v1/discretion/tables/fine_benchmark", json={"xml": FINE.replace("</rule>", "</rul>", 1)},
+                       headers=designer)
+    assert refused.status_code == 422 and refused.mimetype == "application/problem+json"
+    assert web.post("/api/v1/discretion/tables/fine_benchmark", json={"xml": None}, headers=designer).status_code == 422
+    saved = web.post("/api/v1/discretion/tables/fine_benchmark", json={"xml": WIDER}, headers=designer)
+    assert saved.status_code == 201 and saved.get_json()["version"] == 1
+    shown = web.get("/api/v1/discretion/tables/fine_benchmark", headers=officer).get_json()
+    assert shown["version"] == 1 and shown["xml"] == WIDER and [v["version"] for v in shown["versions"]] == [1, 0]
+    assert web.get("/api/v1/discretion/tables/fine_benchmark?version=7", headers=officer).status_code == 404
+    assert web.get("/api/v1/discretion/tables/nothing", headers=officer).status_code == 404
+    assert [r.version for r in stored(core)] == [1]
