@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from engine.discretion_store import DiscretionTableVersion
+from engine.models import ProcessDefinition
 from tests.web.test_web_http import csrf, login, web  # noqa: F401  (web is a fixture)
 
 FINE = (Path(__file__).resolve().parents[2] / "processes" / "discretion" / "fine_benchmark.dmn").read_text(encoding="utf-8")
@@ -84,3 +85,41 @@ def test_the_rest_api_saves_and_reads_tables(web, core):  # type: ignore[no-unty
     assert web.get("/api/v1/discretion/tables/fine_benchmark?version=7", headers=officer).status_code == 404
     assert web.get("/api/v1/discretion/tables/nothing", headers=officer).status_code == 404
     assert [r.version for r in stored(core)] == [1]
+
+
+def general_id(core: Any) -> int:
+    from engine import definitions
+
+    with core.unit() as unit:
+        return definitions.latest_executable(unit, "general_punishment").id
+
+
+def test_template_editor_roles_csrf_and_bad_input(web, core):  # type: ignore[no-untyped-def]
+    definition = general_id(core)
+    page = f"/procedures/{definition}/templates/filing_approval.html.j2"
+    login(web, "officer1")
+    assert web.get(page).status_code == 403
+    token = csrf(web, "/inbox")
+    assert web.post(page + "/preview", data={"csrf_token": token, "source": "x"}).status_code == 403
+    assert web.post(page, data={"csrf_token": token, "source": "x"}).status_code == 403
+    web.post("/logout", data={"csrf_token": token})
+    login(web, "designer1")
+    text = web.get(page).get_data(as_text=True)
+    assert "立案审批表" in text and 'id="preview-frame"' in text and 'sandbox=""' in text
+    assert web.get(f"/procedures/{definition}/templates/no_such.html.j2").status_code == 404
+    assert web.get(f"/procedures/{definition}/templates/verify_clue.schema.json").status_code == 404
+    token = csrf(web, page)
+    for path in (page, page + "/preview", page + "/preview.pdf"):
+        assert web.post(path, data={"source": "x"}).status_code == 400, path  # no CSRF token
+    empty = web.post(page, data={"csrf_token": token, "source": "  "})
+    assert empty.status_code == 200 and "deploy-problems" in empty.get_data(as_text=True)
+    broken = web.post(page + "/preview", data={"csrf_token": token, "source": "{% if %}"})
+    assert broken.status_code == 200 and 'id="preview-errors"' in broken.get_data(as_text=True)
+    refused_pdf = web.post(page + "/preview.pdf", data={"csrf_token": token, "source": "{{ missing_name }}"})
+    assert refused_pdf.status_code == 200 and "missing_name" in refused_pdf.get_data(as_text=True)
+    too_long = web.post(page + "/preview", data={"csrf_token": token, "source": "x" * 200_001})
+    assert "200000" in too_long.get_data(as_text=True)
+    with core.unit() as unit:
+        versions = unit.session.scalars(select(ProcessDefinition.version).where(
+            ProcessDefinition.process_id == "general_punishment")).all()
+    assert versions == [1]  # nothing was deployed
