@@ -6,6 +6,7 @@ from itertools import groupby
 
 from flask import Response, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 
 from engine import definitions, versions
 from engine.accounts import require_role
@@ -18,6 +19,8 @@ from ..websession import login_required, web_unit
 DESIGNERS = ("process_designer", "admin")
 _FILENAME = re.compile(r"^[A-Za-z0-9_.-]{1,120}\.bpmn$")
 _FORM_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,120}$")
+LIMIT_UNIT_LABELS = [("working_days", lazy_gettext("working days")), ("calendar_days", lazy_gettext("days")),
+                     ("months", lazy_gettext("months")), ("years", lazy_gettext("years")), ("hours", lazy_gettext("hours"))]
 
 
 @web.get("/procedures")
@@ -51,9 +54,12 @@ def procedure_edit(definition_id: int):  # type: ignore[no-untyped-def]
         require_role(u.actor, *DESIGNERS)
         view = definitions.get_view(u, definition_id)
         filename, _ = definitions.main_xml(u, definition_id)
+        templates_dir = u.core.settings.templates_dir
         return render_template(
             "procedures/edit.html", definition=view, filename=filename,
             xml_url=url_for("web.definition_xml", definition_id=definition_id),
+            templates=sorted(p.name for p in templates_dir.glob("*.html.j2")) if templates_dir.is_dir() else [],
+            limit_units=[(value, str(label)) for value, label in LIMIT_UNIT_LABELS],
         )
 
 
