@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import delete, func, select
 
 from engine.discretion_store import DiscretionTableVersion
-from engine.models import ProcessDefinition
+from engine.models import DefinitionFile, ProcessDefinition
 from tests.web.test_web_http import csrf, login, web  # noqa: F401  (web is a fixture)
 
 FINE = (Path(__file__).resolve().parents[2] / "processes" / "discretion" / "fine_benchmark.dmn").read_text(encoding="utf-8")
@@ -123,3 +124,47 @@ def test_template_editor_roles_csrf_and_bad_input(web, core):  # type: ignore[no
         versions = unit.session.scalars(select(ProcessDefinition.version).where(
             ProcessDefinition.process_id == "general_punishment")).all()
     assert versions == [1]  # nothing was deployed
+
+
+@pytest.fixture
+def deployed_versions_removed(core):  # type: ignore[no-untyped-def]
+    """Versions a test deploys are removed afterwards: other tests expect the seeded procedures."""
+    with core.db.transaction() as session:
+        seeded = session.scalar(select(func.max(ProcessDefinition.id)))
+    yield
+    with core.db.transaction() as session:
+        session.execute(delete(DefinitionFile).where(DefinitionFile.definition_id > seeded))
+        session.execute(delete(ProcessDefinition).where(ProcessDefinition.id > seeded))
+
+
+def test_later_edits_keep_an_edited_template(web, core, deployed_versions_removed):  # type: ignore[no-untyped-def]
+    """The modeler and the form editor deploy from the version they opened: a template edited before
+    stays in the next versions (not the copy in templates/)."""
+    from engine import definitions
+
+    seeded = general_id(core)
+    login(web, "designer1")
+    page = f"/procedures/{seeded}/templates/filing_approval.html.j2"
+    token = csrf(web, page)
+    with core.unit() as unit:
+        source = definitions.file_content(unit, seeded, "filing_approval.html.j2").decode("utf-8")
+        bpmn_name, bpmn = definitions.main_xml(unit, seeded)
+        form = definitions.file_content(unit, seeded, "verify_clue.schema.json").decode("utf-8")
+    edited = source.replace("<th>核查情况</th>", "<th>核查情况（修订）</th>")
+    assert web.post(page, data={"csrf_token": token, "source": edited}).status_code == 302
+    v2 = general_id(core)
+    renamed = bpmn.decode("utf-8").replace('name="核查线索"', 'name="核查线索（修订）"', 1)
+    deployed = web.post("/procedures/deploy", json={"filename": bpmn_name, "xml": renamed, "based_on": v2},
+                        headers={"X-CSRFToken": token})
+    assert deployed.status_code == 201, deployed.get_json()
+    v3 = deployed.get_json()["id"]
+    form_page = f"/procedures/{v3}/forms/verify_clue.schema.json"
+    assert web.post(form_page, data={"csrf_token": token, "schema": form.replace("核查情况", "核查情况（现场）"), "ui": "{}"}).status_code == 302
+    v4 = general_id(core)
+    with core.unit() as unit:
+        versions = {v: definitions.get_view(unit, v).version for v in (v2, v3, v4)}
+        templates = [definitions.file_content(unit, v, "filing_approval.html.j2").decode("utf-8") for v in (v2, v3, v4)]
+        names = definitions.main_xml(unit, v4)[1].decode("utf-8")
+    assert list(versions.values()) == [2, 3, 4]
+    assert all("核查情况（修订）" in t for t in templates)
+    assert 'name="核查线索（修订）"' in names

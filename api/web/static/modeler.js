@@ -193,7 +193,7 @@
           return fetch(data.deploy_url, {
             method: 'POST', credentials: 'same-origin',
             headers: { 'Content-Type': 'application/json', 'X-CSRFToken': csrfToken() },
-            body: JSON.stringify({ filename: data.filename, xml: saved.xml })
+            body: JSON.stringify({ filename: data.filename, xml: saved.xml, based_on: data.based_on })
           });
         })
         .then(function (response) {

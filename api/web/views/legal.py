@@ -75,8 +75,13 @@ def procedure_deploy():  # type: ignore[no-untyped-def]
             raise InvalidInput("bad file name", [Problem("a plain name ending in .bpmn", field="filename")])
         if not isinstance(xml, str) or not xml.strip():
             raise InvalidInput("no diagram", [Problem("the BPMN XML is empty", field="xml")])
+        based_on = body.get("based_on")
         with web_unit() as u:
-            view = definitions.deploy(u, {filename: xml.encode("utf-8")})
+            if isinstance(based_on, int) and not isinstance(based_on, bool):
+                # the version the modeler opened: its edited forms and templates go with the new diagram
+                view = definitions.redeploy(u, based_on, {filename: xml.encode("utf-8")})
+            else:
+                view = definitions.deploy(u, {filename: xml.encode("utf-8")})
     except (DeploymentInvalid, InvalidInput) as exc:
         return jsonify(deployed=False, detail=exc.detail, errors=[p.as_dict() for p in exc.problems])
     return jsonify(
@@ -178,8 +183,7 @@ def form_deploy(definition_id: int, filename: str):  # type: ignore[no-untyped-d
             require_role(u.actor, *DESIGNERS)
             if filename not in {f["filename"] for f in definitions.get_view(u, definition_id).files}:
                 raise NotFound(f"definition {definition_id} has no form {filename}")
-            bpmn_name, bpmn = definitions.main_xml(u, definition_id)
-            view = definitions.deploy(u, {bpmn_name: bpmn, filename: schema.encode("utf-8"), _ui_name(filename): ui.encode("utf-8")})
+            view = definitions.redeploy(u, definition_id, {filename: schema.encode("utf-8"), _ui_name(filename): ui.encode("utf-8")})
     except InvalidInput as exc:  # DeploymentInvalid included
         with web_unit() as u:
             return _form_editor(u, definition_id, filename, schema, ui, [p.as_dict() for p in exc.problems] or [{"message": exc.detail}])
