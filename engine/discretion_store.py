@@ -15,7 +15,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import ForeignKey, Integer, LargeBinary, String, UniqueConstraint, event, select
+from sqlalchemy import (
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    UniqueConstraint,
+    event,
+    select,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine import audit

@@ -274,10 +274,10 @@ class AuditEvent(Base):
 from engine import (
     calendar_models,  # noqa: F401
     discretion_models,  # noqa: F401
+    discretion_store,  # noqa: F401
     inspection_models,  # noqa: F401
     record_models,  # noqa: F401  (full-process record: evidence, archives, chain heads)
 )
 from engine.documents import models as _document_models  # noqa: F401
 from engine.publicity import models as publicity_models  # noqa: F401
 from engine.supervision import models as supervision_models  # noqa: F401
-from engine import discretion_store  # noqa: E402,F401

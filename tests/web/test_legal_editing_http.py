@@ -10,7 +10,10 @@ from sqlalchemy import delete, func, select
 
 from engine.discretion_store import DiscretionTableVersion
 from engine.models import DefinitionFile, ProcessDefinition
-from tests.web.test_web_http import csrf, login, web  # noqa: F401  (web is a fixture)
+from tests.web import test_web_http
+from tests.web.test_web_http import csrf, login
+
+web = test_web_http.web  # the fixture: a test client of the app with a short session
 
 FINE = (Path(__file__).resolve().parents[2] / "processes" / "discretion" / "fine_benchmark.dmn").read_text(encoding="utf-8")
 WIDER = FINE.replace('<outputEntry id="fine_benchmark_rule_5_out_5"><text>0.3</text>',

@@ -1,3 +1,12 @@
 """The page routes, by who uses them. Each view opens one unit of work and calls engine services."""
-from . import alerts, auth, documents, evidence, legal, officer, supervision  # noqa: F401
-from . import benchmarks, template_editing  # noqa: F401,E402
+from . import (  # noqa: F401
+    alerts,
+    auth,
+    benchmarks,
+    documents,
+    evidence,
+    legal,
+    officer,
+    supervision,
+    template_editing,
+)
