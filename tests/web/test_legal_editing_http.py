@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, select
 from engine.discretion_store import DiscretionTableVersion
 from engine.models import DefinitionFile, ProcessDefinition
 from tests.web import test_web_http
-from tests.web.test_web_http import csrf, login
+from tests.web.test_web_http import csrf, login, status
 
 web = test_web_http.web  # the fixture: a test client of the app with a short session
 
@@ -171,3 +171,10 @@ def test_later_edits_keep_an_edited_template(web, core, deployed_versions_remove
     assert list(versions.values()) == [2, 3, 4]
     assert all("核查情况（修订）" in t for t in templates)
     assert 'name="核查线索（修订）"' in names
+
+
+def test_dmn_js_is_served_from_its_dist_only(web):  # type: ignore[no-untyped-def]
+    assert status(web, "/static/vendor/dmn-js/dmn-modeler.production.min.js") == 200
+    assert status(web, "/static/vendor/dmn-js/assets/dmn-js-decision-table.css") == 200
+    assert status(web, "/static/vendor/dmn-js/../package.json") == 404
+    assert status(web, "/static/vendor/dmn-js/../lib/Modeler.js") == 404

@@ -71,5 +71,8 @@ def test_a_broken_template_is_not_deployed(pages, server):  # type: ignore[no-un
     expect(page.locator("#preview-errors")).to_contain_text(re.compile("filing_approval.html.j2"))
     page.get_by_role("button", name="部署为新版本").click()
     expect(page.locator("#deploy-problems")).to_contain_text("filing_approval.html.j2")
-    page.goto("/procedures")
-    expect(page.get_by_text("最新版本：第1版").first).to_be_visible()
+    expect(page.get_by_label("模板（Jinja2 HTML）")).not_to_have_value(re.compile(r"\{% endfor %\}"))  # the text kept
+    with server.core.unit() as unit:
+        versions = unit.session.scalars(select(ProcessDefinition.version).where(
+            ProcessDefinition.process_id == "general_punishment")).all()
+    assert versions == [1]

@@ -77,7 +77,7 @@ def procedure_deploy():  # type: ignore[no-untyped-def]
             raise InvalidInput("no diagram", [Problem("the BPMN XML is empty", field="xml")])
         based_on = body.get("based_on")
         with web_unit() as u:
-            if isinstance(based_on, int) and not isinstance(based_on, bool):
+            if isinstance(based_on, int) and not isinstance(based_on, bool) and definitions.main_xml(u, based_on)[0] == filename:
                 # the version the modeler opened: its edited forms and templates go with the new diagram
                 view = definitions.redeploy(u, based_on, {filename: xml.encode("utf-8")})
             else:

@@ -8,7 +8,7 @@ from flask import Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from engine import definitions
-from engine.documents import editing
+from engine.documents import editing, rendering
 from engine.errors import InvalidInput
 
 from ..blueprint import web
@@ -29,7 +29,9 @@ def _preview(u: Any, definition_id: int, filename: str, source: str, case_id: in
         found = editing.render(u, definition_id, filename, source, case_id)
     except InvalidInput as exc:  # DocumentTemplateError included: syntax, undefined names, the sandbox
         return {"preview": None, "preview_errors": _problems(exc)}
-    return {"preview": found, "preview_errors": []}
+    # The page's look (A4 margins aside) inside the preview frame: the stylesheet PDFs are made with.
+    styled = found.html.replace("</head>", f"<style>{rendering.BASE_CSS}</style></head>", 1)
+    return {"preview": found, "preview_html": styled, "preview_errors": []}
 
 
 @web.get("/procedures/<int:definition_id>/templates/<filename>")
