@@ -11,7 +11,7 @@ The decision check, the assessment API and the published benchmarks all use the 
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -24,12 +24,13 @@ from sqlalchemy import (
     event,
     select,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine import audit
 from engine.accounts import require_role
 from engine.core import Unit
-from engine.errors import DeploymentInvalid, InvalidInput, NotFound, Problem
+from engine.errors import Conflict, DeploymentInvalid, InvalidInput, NotFound, Problem
 from engine.models import Base, User, UTCDateTime
 from engine.spiff.dmn import DecisionTable, load_decision
 
@@ -185,12 +186,14 @@ def save(unit: Unit, table: str, content: bytes) -> TableVersion:
         saved_by=unit.actor.user_id, saved_at=unit.now,
     )
     unit.session.add(row)
-    unit.session.flush()
+    try:
+        unit.session.flush()
+    except IntegrityError:  # another save took this version number meanwhile (unique per table and version)
+        raise Conflict(f"{table} was saved by someone else meanwhile: reload it and save again") from None
     audit.record(unit, "discretion.table_saved", {"table": table, "version": row.version, "sha256": sha,
                                                   "rules": parsed.rule_count})
     _PARSED[(table, sha)] = parsed
-    view = _view(unit, table, row, content, parsed)
-    return TableVersion(**{**view.__dict__, "created": True})
+    return replace(_view(unit, table, row, content, parsed), created=True)
 
 
 def check(table: str, content: bytes) -> DecisionTable:

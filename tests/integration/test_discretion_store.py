@@ -15,7 +15,7 @@ from engine import discretion, discretion_store
 from engine.accounts import principal_for_username
 from engine.core import Core
 from engine.discretion_store import DiscretionTableVersion, TableVersionImmutable
-from engine.errors import DeploymentInvalid, Forbidden, InvalidInput, NotFound
+from engine.errors import Conflict, DeploymentInvalid, Forbidden, InvalidInput, NotFound
 from engine.models import AuditEvent
 from engine.publicity.benchmarks import published_benchmarks
 
@@ -102,3 +102,14 @@ def test_versions_never_change(core: Core) -> None:
     with pytest.raises(TableVersionImmutable), core.unit() as unit:
         unit.session.delete(unit.session.scalars(select(DiscretionTableVersion)).one())
         unit.session.flush()
+
+
+def test_a_save_racing_another_is_a_conflict(core: Core, monkeypatch: pytest.MonkeyPatch) -> None:
+    with unit_as(core, "designer1") as unit:
+        discretion_store.save(unit, "fine_benchmark", WIDER)
+    # What a save sees that read the newest version before the other save committed: none yet.
+    monkeypatch.setattr(discretion_store, "_newest", lambda unit, table: None)
+    with unit_as(core, "admin") as unit, pytest.raises(Conflict):
+        discretion_store.save(unit, "fine_benchmark", FINE.replace(b"<text>0.3</text>", b"<text>0.35</text>", 1))
+    with core.unit() as unit:
+        assert [r.content for r in unit.session.scalars(select(DiscretionTableVersion))] == [WIDER]
