@@ -48,6 +48,17 @@ def deploy(unit: Unit, uploads: dict[str, bytes]) -> DefinitionView:
     return deploy_files(unit, uploads)
 
 
+def redeploy(unit: Unit, definition_id: int, changed: dict[str, bytes]) -> DefinitionView:
+    """Deploy a version again with some of its files changed (the editors): every other file is the
+    stored one of `definition_id`, so an edit never brings back the disk copy of a file edited before."""
+    require_role(unit.actor, "process_designer", "admin", "system")
+    get_row(unit, definition_id)
+    stored = {name: content for name, content in unit.session.execute(
+        select(DefinitionFile.filename, DefinitionFile.content).where(DefinitionFile.definition_id == definition_id)
+    )}
+    return deploy_files(unit, {**stored, **changed})
+
+
 @dataclass(frozen=True)
 class Prepared:
     """A bundle that passed every check, with all the files to store."""

@@ -136,7 +136,15 @@ def _tables(directory: str) -> Tables:
 
 
 def tables(processes_dir: Path) -> Tables:
+    """The tables as shipped in `processes/discretion/` (what `current_tables` uses until one is edited)."""
     return _tables(str(Path(processes_dir) / "discretion"))
+
+
+def current_tables(unit: Unit) -> Tables:
+    """The newest version of each table: an edited one (engine/discretion_store.py), else the shipped file."""
+    from engine import discretion_store
+
+    return Tables(discretion_store.current(unit, "disposition_tier"), discretion_store.current(unit, "fine_benchmark"))
 
 
 def clean_facts(facts: Any, field: str = "facts") -> dict[str, Any]:
@@ -153,11 +161,13 @@ def clean_facts(facts: Any, field: str = "facts") -> dict[str, Any]:
     return {**_DEFAULT_FACTS, **facts}
 
 
-def assess(processes_dir: Path, matter_code: str, facts: dict[str, Any] | None, tier: str | None = None) -> Assessment:
-    """The tier (from the facts, or `tier` when no facts are given or 综合裁量 is called for) and its band."""
+def assess(processes_dir: Path, matter_code: str, facts: dict[str, Any] | None, tier: str | None = None,
+           *, using: Tables | None = None) -> Assessment:
+    """The tier (from the facts, or `tier` when no facts are given or 综合裁量 is called for) and its band,
+    from `using` (the tables in force, `current_tables`), else the shipped files."""
     if tier is not None and tier not in TIERS:
         raise InvalidInput(f"unknown tier {tier!r}", [Problem(f"one of {', '.join(TIERS)}", field="tier")])
-    t = tables(processes_dir)
+    t = using or tables(processes_dir)
     given = clean_facts(facts)
     fine = t.fine.evaluate({"matter_code": matter_code, "base_amount": given["base_amount"], "serious": given["serious"]})
     listed = {"exemption_listed": bool(fine.get("exemption_listed")), "mitigation_listed": bool(fine.get("mitigation_listed"))}
@@ -228,7 +238,7 @@ def check_decision(
         return None
     facts = form.get("discretion_facts", data.get("discretion_facts"))
     tier = form.get("discretion_tier") or data.get("discretion_tier")
-    found = assess(unit.core.settings.processes_dir, case.matter_code, facts, tier)
+    found = assess(unit.core.settings.processes_dir, case.matter_code, facts, tier, using=current_tables(unit))
     band = found.band
     amount = _money(_dec(form.get("fine_amount", 0)))
     if band is None or band.contains(amount):
@@ -257,14 +267,14 @@ def check_decision(
 # -- reading -------------------------------------------------------------------------------------
 def published(unit: Unit) -> list[dict[str, Any]]:
     """Both benchmark tables, rule by rule (APL Art. 34: the benchmarks are published)."""
-    t = tables(unit.core.settings.processes_dir)
+    t = current_tables(unit)
     return [t.tier.describe(), t.fine.describe()]
 
 
 def assess_matter(unit: Unit, matter_code: str, facts: Any, tier: str | None = None) -> Assessment:
     """What the published benchmark says for a matter and facts (any signed-in user)."""
     competent_matter(unit, None, matter_code)
-    return assess(unit.core.settings.processes_dir, matter_code, clean_facts(facts), tier)
+    return assess(unit.core.settings.processes_dir, matter_code, clean_facts(facts), tier, using=current_tables(unit))
 
 
 def assess_task(unit: Unit, task_id: str, facts: Any = None, tier: str | None = None) -> Assessment:
@@ -282,7 +292,7 @@ def assess_task(unit: Unit, task_id: str, facts: Any = None, tier: str | None = 
         data = next((t.data for t in instance.ready_tasks() if t.id == row.id), {})
     use_facts = facts if facts is not None else data.get("discretion_facts")
     return assess(unit.core.settings.processes_dir, case.matter_code, clean_facts(use_facts) if use_facts else None,
-                  tier or data.get("discretion_tier"))
+                  tier or data.get("discretion_tier"), using=current_tables(unit))
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ from engine.clock import CHINA_TZ, FrozenClock
 from engine.core import Core
 from engine.db import Database, upgrade
 from engine.discretion_models import DiscretionDeviation
+from engine.discretion_store import DiscretionTableVersion
 from engine.documents.models import Document, DocumentContent, DocumentSequence
 from engine.inspection_models import (
     InspectionDraw,
@@ -68,6 +69,7 @@ CASE_TABLES = (
     *publicity_models.CASE_OWNED,
     TimerRow, TaskRow, ProcessInstance, CaseOfficer, AuditEvent, AccessToken, Case, CaseSequence, AuditChain,
     CalendarYear, DiscretionDeviation, InspectionDraw, InspectionSubject, InspectionReferral,
+    DiscretionTableVersion,  # edited benchmark tables: each test starts from the shipped files
 )
 # Append-only tables (audit_events, evidence, custody_events: on PostgreSQL a trigger refuses UPDATE and DELETE)
 # and the tables that refer to them: the tests reset them with TRUNCATE, which the trigger does not see. It is

@@ -7,7 +7,8 @@ from typing import Any
 from flask import request
 from flask_restx import Namespace, Resource, fields
 
-from engine import discretion
+from engine import discretion, discretion_store
+from engine.errors import InvalidInput, Problem
 
 from ..context import int_arg, json_body, page, render, unit
 
@@ -71,3 +72,39 @@ class Deviations(Resource):
         with unit() as u:
             items, total = discretion.list_deviations(u, agency_id=int_arg("agency_id"), page=page_no, per_page=per_page)
         return page(items, total, page_no, per_page)
+
+
+table_body = ns.model("DiscretionTableVersion", {
+    "xml": fields.String(required=True, description="the whole DMN file, as the dmn-js editor saves it"),
+})
+
+
+@ns.route("/tables")
+class Tables(Resource):
+    def get(self):  # type: ignore[no-untyped-def]
+        """裁量基准表 · the two DMN tables and the version of each in force"""
+        with unit() as u:
+            items = discretion_store.list_tables(u)
+        return {"items": render(items), "total": len(items)}
+
+
+@ns.route("/tables/<string:table>")
+class Table(Resource):
+    @ns.param("version", "a stored version (0: the shipped file); default the newest")
+    def get(self, table: str):  # type: ignore[no-untyped-def]
+        """一张裁量基准表 · a table's DMN XML and its version history"""
+        version = int_arg("version", minimum=0)
+        with unit() as u:
+            shown, content = discretion_store.content_of(u, table, version)
+            versions = discretion_store.history(u, table)
+        return {**render(shown), "xml": content.decode("utf-8"), "versions": render(versions)}
+
+    @ns.expect(table_body)
+    def post(self, table: str):  # type: ignore[no-untyped-def]
+        """保存新版本 · check an edited table as the engine loads it and store it as the next version (designers)"""
+        xml = json_body().get("xml")
+        if not isinstance(xml, str):
+            raise InvalidInput("xml must be the DMN file as a string", [Problem("a string", field="xml")])
+        with unit() as u:
+            saved = discretion_store.save(u, table, xml.encode("utf-8"))
+        return render(saved), 201 if saved.created else 200

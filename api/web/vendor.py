@@ -13,6 +13,7 @@ PACKAGES = {
     "htmx": NODE_MODULES / "htmx.org" / "dist",
     "bpmn-js": NODE_MODULES / "bpmn-js" / "dist",
     "chart.js": NODE_MODULES / "chart.js" / "dist",
+    "dmn-js": NODE_MODULES / "dmn-js" / "dist",
 }
 
 

@@ -261,6 +261,19 @@ def _render(source: _Source, context: dict[str, Any], document: dict[str, Any]) 
     return rendering.render_html(source.name, source.text, {**context, "document": document})
 
 
+def case_context(unit: Unit, case: Case, template: str) -> dict[str, Any]:
+    """What issuing `template` in this case would render with now (no `document`): the workflow data,
+    the form data of the newest completed task of the case that names it, and the case itself."""
+    meta = definitions.deployed(unit, case.definition_id).tasks_meta
+    bpmn_ids = [b for b, m in meta.items() if m.get("template") == template]
+    task = unit.session.scalar(
+        select(TaskRow).where(TaskRow.case_id == case.id, TaskRow.bpmn_id.in_(bpmn_ids), TaskRow.state == "completed")
+        .order_by(TaskRow.completed_at.desc(), TaskRow.id.desc()).limit(1)
+    ) if bpmn_ids else None
+    form = _form_data(unit, case, task.id) if task is not None else {}
+    return {**_workflow_data(unit, case), **form, **base_context(unit, case)}
+
+
 def _workflow_data(unit: Unit, case: Case) -> dict[str, Any]:
     """The case's current workflow data (what the steps so far recorded and computed)."""
     instance = instances.load(unit, case)

@@ -36,7 +36,7 @@ def published_benchmarks(unit: Unit, matter: str | None = None) -> dict[str, Any
     matters = list(unit.session.scalars(query))
     if matter is not None and not matters:
         raise NotFound(f"no matter {matter} in the catalogue")
-    t = discretion.tables(unit.core.settings.processes_dir)
+    t = discretion.current_tables(unit)
     tier_rules = [_tier_rule(r) for r in t.tier.describe()["rules"]]
     bases = _tier_bases(tier_rules)
     fine = t.fine.describe()

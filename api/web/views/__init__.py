@@ -2,6 +2,7 @@
 from . import (  # noqa: F401
     alerts,
     auth,
+    benchmarks,
     documents,
     evidence,
     legal,
@@ -9,4 +10,5 @@ from . import (  # noqa: F401
     public,
     reviews,
     supervision,
+    template_editing,
 )

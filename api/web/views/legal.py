@@ -6,6 +6,7 @@ from itertools import groupby
 
 from flask import Response, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 
 from engine import definitions, versions
 from engine.accounts import require_role
@@ -18,6 +19,8 @@ from ..websession import login_required, web_unit
 DESIGNERS = ("process_designer", "admin")
 _FILENAME = re.compile(r"^[A-Za-z0-9_.-]{1,120}\.bpmn$")
 _FORM_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,120}$")
+LIMIT_UNIT_LABELS = [("working_days", lazy_gettext("working days")), ("calendar_days", lazy_gettext("days")),
+                     ("months", lazy_gettext("months")), ("years", lazy_gettext("years")), ("hours", lazy_gettext("hours"))]
 
 
 @web.get("/procedures")
@@ -51,9 +54,12 @@ def procedure_edit(definition_id: int):  # type: ignore[no-untyped-def]
         require_role(u.actor, *DESIGNERS)
         view = definitions.get_view(u, definition_id)
         filename, _ = definitions.main_xml(u, definition_id)
+        templates_dir = u.core.settings.templates_dir
         return render_template(
             "procedures/edit.html", definition=view, filename=filename,
             xml_url=url_for("web.definition_xml", definition_id=definition_id),
+            templates=sorted(p.name for p in templates_dir.glob("*.html.j2")) if templates_dir.is_dir() else [],
+            limit_units=[(value, str(label)) for value, label in LIMIT_UNIT_LABELS],
         )
 
 
@@ -69,8 +75,13 @@ def procedure_deploy():  # type: ignore[no-untyped-def]
             raise InvalidInput("bad file name", [Problem("a plain name ending in .bpmn", field="filename")])
         if not isinstance(xml, str) or not xml.strip():
             raise InvalidInput("no diagram", [Problem("the BPMN XML is empty", field="xml")])
+        based_on = body.get("based_on")
         with web_unit() as u:
-            view = definitions.deploy(u, {filename: xml.encode("utf-8")})
+            if isinstance(based_on, int) and not isinstance(based_on, bool) and definitions.main_xml(u, based_on)[0] == filename:
+                # the version the modeler opened: its edited forms and templates go with the new diagram
+                view = definitions.redeploy(u, based_on, {filename: xml.encode("utf-8")})
+            else:
+                view = definitions.deploy(u, {filename: xml.encode("utf-8")})
     except (DeploymentInvalid, InvalidInput) as exc:
         return jsonify(deployed=False, detail=exc.detail, errors=[p.as_dict() for p in exc.problems])
     return jsonify(
@@ -172,8 +183,7 @@ def form_deploy(definition_id: int, filename: str):  # type: ignore[no-untyped-d
             require_role(u.actor, *DESIGNERS)
             if filename not in {f["filename"] for f in definitions.get_view(u, definition_id).files}:
                 raise NotFound(f"definition {definition_id} has no form {filename}")
-            bpmn_name, bpmn = definitions.main_xml(u, definition_id)
-            view = definitions.deploy(u, {bpmn_name: bpmn, filename: schema.encode("utf-8"), _ui_name(filename): ui.encode("utf-8")})
+            view = definitions.redeploy(u, definition_id, {filename: schema.encode("utf-8"), _ui_name(filename): ui.encode("utf-8")})
     except InvalidInput as exc:  # DeploymentInvalid included
         with web_unit() as u:
             return _form_editor(u, definition_id, filename, schema, ui, [p.as_dict() for p in exc.problems] or [{"message": exc.detail}])
