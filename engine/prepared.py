@@ -51,11 +51,9 @@ def ensure(connection: Connection, statement: str, body: str, types: tuple[str, 
     prepared = connection.connection.info.setdefault(_KEY, set())
     if statement in prepared:
         return
-    cursor = connection.connection.cursor()
-    try:  # no parameters: the body's `%` signs go to the server as they are
-        cursor.execute(f"PREPARE {statement} ({', '.join(types)}) AS {body}")
-    finally:
-        cursor.close()
+    # no_parameters: the driver gets no parameter collection, so the body's `%` signs go as they are
+    sql = f"PREPARE {statement} ({', '.join(types)}) AS {body}"
+    connection.exec_driver_sql(sql, execution_options={"no_parameters": True})
     prepared.add(statement)
 
 

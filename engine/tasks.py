@@ -13,7 +13,15 @@ from typing import Any, NamedTuple
 from jsonschema import Draft202012Validator
 from sqlalchemy import and_, bindparam, exists, func, or_, select
 
-from engine import audit, clock_changes, definitions, discretion, instances, prepared, task_rules
+from engine import (
+    audit,
+    clock_changes,
+    definitions,
+    discretion,
+    instances,
+    prepared,
+    task_rules,
+)
 from engine.cases import check_visible, scope_filter
 from engine.core import Unit
 from engine.errors import (
