@@ -192,7 +192,10 @@ class CaseOfficer(Base):
 
 
 class ProcessInstance(Base):
-    """SpiffWorkflow state of a case, without the spec, with the serializer version."""
+    """SpiffWorkflow state of a case, without the spec, with the serializer version.
+
+    On PostgreSQL the state is kept in the row, lz4-compressed, with room on the page for its next version
+    (migration 0008_perf): the update of every step is a HOT update and writes no TOAST rows."""
 
     __tablename__ = "process_instances"
 
@@ -231,7 +234,7 @@ class TimerRow(Base):
 
     __tablename__ = "timers"
     __table_args__ = (
-        Index("ix_timers_status_due", "status", "due_at"),
+        # Open timers by due date (the sweep, the overdue lists): ix_timers_open_due (engine/supervision/models.py).
         Index("ix_timers_agency_status_due", "agency_id", "status", "due_at"),
     )
 
