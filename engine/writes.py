@@ -96,14 +96,17 @@ class _Statement:
             rows = item[2]
             columns = tuple(rows[0])
             shape: tuple[Any, ...] = ("insert", columns, len(rows))
-            values = [(c, row[c]) for row in rows for c in columns]
+            values = [row[c] for row in rows for c in columns]
         else:
             key, changes = item[2], item[3]
             shape = ("update", tuple(changes), tuple(key))
-            values = [*changes.items(), *key.items()]
-        self.params = {f"w{n}_{i}": _converted(dialect, table, c, v) for i, (c, v) in enumerate(values)}
-        marks = [f"%({p})s" if dialect.paramstyle == "pyformat" else f":{p}" for p in self.params]
+            values = [*changes.values(), *key.values()]
         template = _template(dialect, table, shape)
+        self.params = {
+            f"w{n}_{i}": process(value) if process is not None and value is not None else value
+            for i, (process, value) in enumerate(zip(template.processors, values, strict=True))
+        }
+        marks = [f"%({p})s" if dialect.paramstyle == "pyformat" else f":{p}" for p in self.params]
         if template.prepared is not None:
             prepared.ensure(connection, template.prepared, template.body, template.types)
             self.sql = f"EXECUTE {template.prepared}({', '.join(marks)})"
@@ -111,16 +114,12 @@ class _Statement:
             self.sql = template.text.format(*marks)
 
 
-def _converted(dialect: Dialect, table: Table, column: str, value: Any) -> Any:
-    process = _processor(dialect, table, column)
-    return process(value) if process is not None and value is not None else value
-
-
 class _Template(NamedTuple):
     text: str  # the statement with a `{}` for each parameter
     prepared: str | None  # the name of its prepared statement (PostgreSQL), if it has one
     body: str  # the statement with `$1`, `$2`, ... (what PREPARE gets)
     types: tuple[str, ...]  # the parameters' SQL types
+    processors: tuple[Callable[[Any], Any] | None, ...]  # the parameters' bind processors
 
 
 _PREPARED_ROWS = 8  # inserts of more rows at once are rare (imports, seeds): sent as text
@@ -145,7 +144,7 @@ def _template(dialect: Dialect, table: Table, shape: tuple[Any, ...]) -> _Templa
     name = None
     if dialect.name == "postgresql" and (shape[0] == "update" or shape[2] <= _PREPARED_ROWS):
         name = prepared.name(body, types)
-    return _Template(text, name, body, types)
+    return _Template(text, name, body, types, tuple(_processor(dialect, table, c) for c in bound))
 
 
 @functools.cache
