@@ -101,11 +101,19 @@ def open_case(
 
 def _insert_case(unit: Unit, values: dict[str, Any]) -> Case:
     """INSERT ... RETURNING id as one Core statement; the row is then held by the session as if loaded."""
-    case_id = unit.execute(insert(Case).values(values).returning(Case.id)).scalar_one()
+    statement = _INSERT_CASE.statement(unit.session.connection())
+    case_id = unit.execute(statement, {f"v_{name}": value for name, value in values.items()}).scalar_one()
     case = Case(id=case_id, **values)
     make_transient_to_detached(case)
     unit.session.add(case)
     return case
+
+
+_INSERT_CASE = prepared.Query(  # built once (prepared on PostgreSQL); every column but the id is given
+    insert(Case)
+    .values({c.name: bindparam(f"v_{c.name}", type_=c.type) for c in Case.__table__.c if c.name != "id"})
+    .returning(Case.id)
+)
 
 
 class _AgencyRef(NamedTuple):
