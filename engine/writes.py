@@ -11,7 +11,9 @@ The queue is flushed before the session commits and before any other statement t
 so a read later in the same unit always sees what was queued (`_flush_before_reading`,
 `_flush_before_commit`).
 Parameter types come from the table definitions: datetimes and JSON are bound exactly as the ORM
-binds them.
+binds them. On PostgreSQL each statement of the batch is an EXECUTE of the statement of its shape (table,
+columns, number of rows), prepared once per connection (engine/prepared.py): the server neither parses
+nor plans it again.
 """
 from __future__ import annotations
 
