@@ -10,7 +10,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.orm import make_transient_to_detached
 
-from engine import audit, definitions, instances, sequences
+from engine import audit, definitions, instances, prepared, sequences
 from engine.accounts import has_valid_certificate, require_role
 from engine.catalogue import (
     MatterView,
@@ -103,11 +103,19 @@ def open_case(
 
 def _insert_case(unit: Unit, values: dict[str, Any]) -> Case:
     """INSERT ... RETURNING id as one Core statement; the row is then held by the session as if loaded."""
-    case_id = unit.execute(insert(Case).values(values).returning(Case.id)).scalar_one()
+    statement = _INSERT_CASE.statement(unit.session.connection())
+    case_id = unit.execute(statement, {f"v_{name}": value for name, value in values.items()}).scalar_one()
     case = Case(id=case_id, **values)
     make_transient_to_detached(case)
     unit.session.add(case)
     return case
+
+
+_INSERT_CASE = prepared.Query(  # built once (prepared on PostgreSQL); every column but the id is given
+    insert(Case)
+    .values({c.name: bindparam(f"v_{c.name}", type_=c.type) for c in Case.__table__.c if c.name != "id"})
+    .returning(Case.id)
+)
 
 
 class _AgencyRef(NamedTuple):
@@ -126,14 +134,14 @@ def _opening_context(unit: Unit, matter_code: Any) -> tuple[_AgencyRef, MatterVi
     """In one query: the user's agency, the matter, the agency's competence for it, and the newest
     deployed version of the matter's procedure (checked by the caller in the order errors are told)."""
     code = matter_code if isinstance(matter_code, str) else None
-    found = unit.execute(_OPENING, {"agency_id": unit.actor.agency_id, "code": code}).one()
+    found = unit.execute(_OPENING.statement(unit.session.connection()), {"agency_id": unit.actor.agency_id, "code": code}).one()
     agency = _AgencyRef(*found[:3])
     matter = found[3:10] if found[3] is not None else None
     row = _DefinitionRef(*found[11:]) if found[11] is not None else None
     return agency, checked_matter(agency, matter_code, matter and MatterView(*matter), bool(found[10])), row
 
 
-_OPENING = (  # built once: the statement is the same for every case opened
+_OPENING = prepared.Query(  # built once (prepared on PostgreSQL): the statement is the same for every case opened
     select(
         Agency.id, Agency.name, Agency.abbreviation,
         *(getattr(Matter, f) for f in MatterView.__dataclass_fields__),

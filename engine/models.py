@@ -192,17 +192,23 @@ class CaseOfficer(Base):
 
 
 class ProcessInstance(Base):
-    """SpiffWorkflow state of a case, without the spec, with the serializer version."""
+    """SpiffWorkflow state of a case, without the spec, with the serializer version.
+
+    Both documents are only ever read and written whole by the application, never queried, so on PostgreSQL
+    they are `json` (text, checked), not `jsonb`: every step reads and rewrites the state, and jsonb would
+    parse it into its binary form and print it back each time. The state is kept in the row, lz4-compressed,
+    with room on the page for its next version (migration 0008_perf): the update of every step is a HOT
+    update and writes no TOAST rows."""
 
     __tablename__ = "process_instances"
 
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), primary_key=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definitions.id"))
     serializer_version: Mapped[str] = mapped_column(String(10))
-    state: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    state: Mapped[dict[str, Any]] = mapped_column(JSON)
     completed: Mapped[bool] = mapped_column(Boolean)
     # What the task and timer projections last got for the tasks still in the tree: id -> [state, due].
-    projected: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    projected: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
 class TaskRow(Base):
@@ -231,7 +237,7 @@ class TimerRow(Base):
 
     __tablename__ = "timers"
     __table_args__ = (
-        Index("ix_timers_status_due", "status", "due_at"),
+        # Open timers by due date (the sweep, the overdue lists): ix_timers_open_due (engine/supervision/models.py).
         Index("ix_timers_agency_status_due", "agency_id", "status", "due_at"),
     )
 

@@ -13,7 +13,15 @@ from typing import Any, NamedTuple
 from jsonschema import Draft202012Validator
 from sqlalchemy import and_, bindparam, exists, func, or_, select
 
-from engine import audit, clock_changes, definitions, discretion, instances, task_rules
+from engine import (
+    audit,
+    clock_changes,
+    definitions,
+    discretion,
+    instances,
+    prepared,
+    task_rules,
+)
 from engine.cases import check_visible, scope_filter
 from engine.core import Unit
 from engine.errors import (
@@ -198,7 +206,8 @@ def _locked(unit: Unit, task_id: str) -> tuple[Case, _Task]:
     The case row is locked first (FOR UPDATE OF names it first), as every writer of a case does, so
     there is no lock-order deadlock; the task and state rows are locked too, so that after waiting for
     a concurrent completion PostgreSQL re-reads their newest versions, not the ones it saw before."""
-    found = unit.session.execute(_LOCKED_TASK, {"task_id": task_id, "user_id": unit.actor.user_id}).first()
+    statement = _LOCKED_TASK.statement(unit.session.connection())
+    found = unit.session.execute(statement, {"task_id": task_id, "user_id": unit.actor.user_id}).first()
     if found is None:
         raise NotFound(f"task {task_id} does not exist")
     case, row = found[0], _Task(*found[1: len(_Task._fields) + 1])
@@ -212,7 +221,7 @@ def _locked(unit: Unit, task_id: str) -> tuple[Case, _Task]:
 
 
 _STATE = ProcessInstance.__table__
-_LOCKED_TASK = (  # built once
+_LOCKED_TASK = prepared.Query(  # built once, prepared on PostgreSQL
     select(
         Case, *_TASK_COLUMNS,
         exists().where(CaseOfficer.case_id == Case.id, CaseOfficer.user_id == bindparam("user_id")),
@@ -222,7 +231,8 @@ _LOCKED_TASK = (  # built once
     .join(TaskRow, TaskRow.case_id == Case.id)
     .join(_STATE, _STATE.c.case_id == Case.id)
     .where(TaskRow.id == bindparam("task_id"))
-    .with_for_update(of=[Case.__table__, TaskRow.__table__, _STATE])
+    .with_for_update(of=[Case.__table__, TaskRow.__table__, _STATE]),
+    orm=True,
 )
 
 

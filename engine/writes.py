@@ -11,18 +11,22 @@ The queue is flushed before the session commits and before any other statement t
 so a read later in the same unit always sees what was queued (`_flush_before_reading`,
 `_flush_before_commit`).
 Parameter types come from the table definitions: datetimes and JSON are bound exactly as the ORM
-binds them.
+binds them. On PostgreSQL each statement of the batch is an EXECUTE of the statement of its shape (table,
+columns, number of rows), prepared once per connection (engine/prepared.py): the server neither parses
+nor plans it again.
 """
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Table, event, inspect
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
+
+from engine import prepared
 
 _KEY = "zhifa.writes"
 
@@ -73,7 +77,7 @@ class Writes:
         queue, self._queue, self._updates = self._queue, [], {}
         self.session.flush()
         connection = self.session.connection()
-        statements = [_Statement(connection.dialect, n, item) for n, item in enumerate(queue)]
+        statements = [_Statement(connection, n, item) for n, item in enumerate(queue)]
         if connection.dialect.name == "postgresql":  # one round trip; psycopg2 binds on the client
             params = {k: v for s in statements for k, v in s.params.items()}
             connection.exec_driver_sql(";\n".join(s.sql for s in statements), params)
@@ -84,32 +88,65 @@ class Writes:
 
 class _Statement:
     """One queued write as driver-level SQL with uniquely named parameters, each already converted by
-    its column type's bind processor (as SQLAlchemy would: UTC datetimes, JSON)."""
+    its column type's bind processor (as SQLAlchemy would: UTC datetimes, JSON). On PostgreSQL it is an
+    EXECUTE of the statement of its shape (table, columns, rows), prepared once per connection
+    (engine/prepared.py)."""
 
-    def __init__(self, dialect: Dialect, n: int, item: tuple[Any, ...]):
-        self.dialect, self.table, self.prefix = dialect, item[1], f"w{n}_"
-        self.q = dialect.identifier_preparer.quote
-        self.params: dict[str, Any] = {}
+    def __init__(self, connection: Connection, n: int, item: tuple[Any, ...]):
+        dialect, table = connection.dialect, item[1]
         if item[0] == "insert":
-            self.sql = self._insert(item[2])
+            rows = item[2]
+            columns = tuple(rows[0])
+            shape: tuple[Any, ...] = ("insert", columns, len(rows))
+            values = [row[c] for row in rows for c in columns]
         else:
-            self.sql = self._update(item[2], item[3])
+            key, changes = item[2], item[3]
+            shape = ("update", tuple(changes), tuple(key))
+            values = [*changes.values(), *key.values()]
+        template = _template(dialect, table, shape)
+        self.params = {
+            f"w{n}_{i}": process(value) if process is not None and value is not None else value
+            for i, (process, value) in enumerate(zip(template.processors, values, strict=True))
+        }
+        marks = [f"%({p})s" if dialect.paramstyle == "pyformat" else f":{p}" for p in self.params]
+        if template.prepared is not None:
+            prepared.ensure(connection, template.prepared, template.body, template.types)
+            self.sql = f"EXECUTE {template.prepared}({', '.join(marks)})"
+        else:
+            self.sql = template.text.format(*marks)
 
-    def _bind(self, column: str, value: Any) -> str:
-        name = f"{self.prefix}{len(self.params)}"
-        process = _processor(self.dialect, self.table, column)
-        self.params[name] = process(value) if process is not None and value is not None else value
-        return f"%({name})s" if self.dialect.paramstyle == "pyformat" else f":{name}"
 
-    def _insert(self, rows: list[dict[str, Any]]) -> str:
-        columns = list(rows[0])
-        values = ", ".join("(" + ", ".join(self._bind(c, row[c]) for c in columns) + ")" for row in rows)
-        return f"INSERT INTO {self.q(self.table.name)} ({', '.join(map(self.q, columns))}) VALUES {values}"
+class _Template(NamedTuple):
+    text: str  # the statement with a `{}` for each parameter
+    prepared: str | None  # the name of its prepared statement (PostgreSQL), if it has one
+    body: str  # the statement with `$1`, `$2`, ... (what PREPARE gets)
+    types: tuple[str, ...]  # the parameters' SQL types
+    processors: tuple[Callable[[Any], Any] | None, ...]  # the parameters' bind processors
 
-    def _update(self, key: dict[str, Any], values: dict[str, Any]) -> str:
-        assign = ", ".join(f"{self.q(c)} = {self._bind(c, v)}" for c, v in values.items())
-        where = " AND ".join(f"{self.q(c)} = {self._bind(c, v)}" for c, v in key.items())
-        return f"UPDATE {self.q(self.table.name)} SET {assign} WHERE {where}"
+
+_PREPARED_ROWS = 8  # inserts of more rows at once are rare (imports, seeds): sent as text
+
+
+@functools.cache
+def _template(dialect: Dialect, table: Table, shape: tuple[Any, ...]) -> _Template:
+    q = dialect.identifier_preparer.quote
+    if shape[0] == "insert":
+        _, columns, nrows = shape
+        row = "(" + ", ".join("{}" for _ in columns) + ")"
+        text = f"INSERT INTO {q(table.name)} ({', '.join(map(q, columns))}) VALUES {', '.join([row] * nrows)}"
+        bound = list(columns) * nrows
+    else:
+        _, changes, key = shape
+        assign = ", ".join(f"{q(c)} = {{}}" for c in changes)
+        where = " AND ".join(f"{q(c)} = {{}}" for c in key)
+        text = f"UPDATE {q(table.name)} SET {assign} WHERE {where}"
+        bound = [*changes, *key]
+    body = text.format(*(f"${i + 1}" for i in range(len(bound))))
+    types = tuple(prepared.sql_type(dialect, table.c[c].type) for c in bound)
+    name = None
+    if dialect.name == "postgresql" and (shape[0] == "update" or shape[2] <= _PREPARED_ROWS):
+        name = prepared.name(body, types)
+    return _Template(text, name, body, types, tuple(_processor(dialect, table, c) for c in bound))
 
 
 @functools.cache

@@ -1,0 +1,123 @@
+"""Server-side prepared statements for the hot path's fixed statements (PostgreSQL only).
+
+psycopg2 sends every statement as text and PostgreSQL parses, analyses and plans it each time; for the
+lock-and-read join of a task completion the planning alone cost more than running it. A statement here
+is prepared once per connection, `PREPARE zh_<n> (<types>) AS ...` with every parameter's type given
+explicitly (from the column types, so nothing is left to inference), and then run as
+`EXECUTE zh_<n>(...)`. After five executions PostgreSQL may switch to a generic plan; every statement
+prepared here finds its rows by primary key or a unique key, so the generic plan is the custom one.
+Queries that filter on a partial index's condition (the timer lists) are not prepared.
+
+Which statements a connection has is kept in the pool's `info` of the DBAPI connection: it lives as long
+as the connection and is emptied when the pool invalidates or recycles it. PREPARE is sent on its own,
+before the statement that needs it, and recorded once it has succeeded. (PREPARE is not transactional:
+it stays when the transaction rolls back, so recording it at once is right.) Nothing in Zhifa runs
+DISCARD ALL or DEALLOCATE, and the pool resets connections by ROLLBACK only, which keeps them; a pooler
+in transaction mode (pgbouncer) in front of the server would need its own prepared-statement support.
+
+SQLite (and any other database) runs the original statements unchanged.
+"""
+from __future__ import annotations
+
+import re
+import threading
+from typing import Any
+
+from sqlalchemy import bindparam, text
+from sqlalchemy.engine import Connection, Dialect
+
+_KEY = "zhifa.prepared"  # in the DBAPI connection's pool info: names prepared on that connection
+_LIMIT = 200  # distinct statements prepared by a process, at most (each connection holds those it used)
+_names: dict[tuple[str, tuple[str, ...]], str] = {}  # (body, types) -> name, the same on every connection
+_lock = threading.Lock()
+
+
+def name(body: str, types: tuple[str, ...]) -> str | None:
+    """The name of a statement (`$1`-style parameters of the given SQL types), or None past the limit."""
+    key = (body, types)
+    found = _names.get(key)
+    if found is None:
+        with _lock:
+            found = _names.get(key)
+            if found is None:
+                if len(_names) >= _LIMIT:
+                    return None
+                found = _names[key] = f"zh_{len(_names) + 1}"
+    return found
+
+
+def ensure(connection: Connection, statement: str, body: str, types: tuple[str, ...]) -> None:
+    """PREPARE `statement` on this connection unless it already has it."""
+    prepared = connection.connection.info.setdefault(_KEY, set())
+    if statement in prepared:
+        return
+    # no_parameters: the driver gets no parameter collection, so the body's `%` signs go as they are
+    sql = f"PREPARE {statement} ({', '.join(types)}) AS {body}"
+    connection.exec_driver_sql(sql, execution_options={"no_parameters": True})
+    prepared.add(statement)
+
+
+def sql_type(dialect: Dialect, type_: Any) -> str:
+    """The SQL name of a column type, as PREPARE's parameter list wants it ("unknown" when it has none)."""
+    return "unknown" if type_._isnull else type_.compile(dialect=dialect)
+
+
+class Query:
+    """A fixed Core or ORM statement with named parameters, run prepared on PostgreSQL.
+
+    `statement(connection)` gives what to execute on that connection: on PostgreSQL an
+    `EXECUTE zh_<n>(:a, :b)` text whose result columns are the original statement's (matched by
+    position, so ORM entities load from it as from the original) and whose parameters keep their types
+    (bind processors still convert them); elsewhere the original statement. With `orm=True` it is for
+    `Session.execute` and loads the original select's ORM entities (identity map and all) from the result."""
+
+    def __init__(self, original: Any, *, orm: bool = False):
+        self.original, self.orm = original, orm  # orm: run by a Session, loading the select's entities
+        self._compiled: dict[str, tuple[str, str, tuple[str, ...], Any] | None] = {}
+
+    def statement(self, connection: Connection) -> Any:
+        dialect = connection.dialect
+        if dialect.name != "postgresql":
+            return self.original
+        if dialect.name not in self._compiled:
+            self._compiled[dialect.name] = self._compile(dialect)
+        found = self._compiled[dialect.name]
+        if found is None:  # past the limit
+            return self.original
+        statement, body, types, executed = found
+        ensure(connection, statement, body, types)
+        return executed
+
+    def _compile(self, dialect: Dialect) -> tuple[str, str, tuple[str, ...], Any] | None:
+        compiled = self.original.compile(dialect=dialect)
+        order: list[str] = []
+
+        def positional(match: re.Match[str]) -> str:
+            if match.group(1) is None:
+                return "%"  # `%%` is an escaped `%`
+            if match.group(1) not in order:
+                order.append(match.group(1))
+            return f"${order.index(match.group(1)) + 1}"
+
+        body = re.sub(r"%\((\w+)\)s|%%", positional, compiled.string)
+        types = tuple(sql_type(dialect, compiled.binds[n].type) for n in order)
+        statement = name(body, types)
+        if statement is None:
+            return None
+        executed = text(f"EXECUTE {statement}({', '.join(f':{n}' for n in order)})").bindparams(
+            *(_same_parameter(n, compiled.binds[n]) for n in order)
+        )
+        columns = list(self.original.exported_columns)
+        if columns:
+            executed = executed.columns(*columns)
+        if self.orm:
+            executed = self.original.from_statement(executed)  # loads the ORM entities as the original would
+        return statement, body, types, executed
+
+
+def _same_parameter(name: str, original: Any) -> Any:
+    """A parameter of the EXECUTE as the original statement has it: its type and, for a value written
+    into the statement (an anonymous parameter), that value."""
+    if original.required or original.callable is not None:
+        return bindparam(name, type_=original.type)
+    return bindparam(name, value=original.value, type_=original.type)
