@@ -197,7 +197,7 @@ class ProcessInstance(Base):
     Both documents are only ever read and written whole by the application, never queried, so on PostgreSQL
     they are `json` (text, checked), not `jsonb`: every step reads and rewrites the state, and jsonb would
     parse it into its binary form and print it back each time. The state is kept in the row, lz4-compressed,
-    with room on the page for its next version (migration 0008_perf): the update of every step is a HOT
+    with room on the page for its next version (migration 0011_perf): the update of every step is a HOT
     update and writes no TOAST rows."""
 
     __tablename__ = "process_instances"

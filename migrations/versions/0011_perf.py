@@ -1,7 +1,7 @@
 """Performance: one index fewer on timers; the workflow state as json, inline, lz4-compressed, updated HOT
 
-Revision ID: 0008_perf
-Revises: 0007_supervision
+Revision ID: 0011_perf
+Revises: 0010_discretion_tables
 Create Date: 2026-12-01 23:10:00
 
 Every task completion inserts a timer row and updates another (status and due date change, so the update
@@ -22,8 +22,8 @@ written and one deleted per step. PostgreSQL only (SQLite's JSON is text already
 """
 from alembic import op
 
-revision = '0008_perf'
-down_revision = '0007_supervision'
+revision = '0011_perf'
+down_revision = '0010_discretion_tables'
 branch_labels = None
 depends_on = None
 
