@@ -16,7 +16,7 @@ from engine import audit, instances
 from engine.core import Core, Unit
 from engine.errors import InvalidInput, Problem, ZhifaError
 from engine.models import Agency, Case, TimerRow
-from engine.supervision import monitoring
+from engine.supervision import monitoring, overdue
 
 log = logging.getLogger("zhifa.timers")
 STATUSES = ("pending", "overdue", "fired", "met", "breached", "suspended")
@@ -81,17 +81,19 @@ def list_timers(
     from engine.cases import scope_filter
 
     as_of = as_of or unit.now
-    filters = list(scope_filter(unit))
+    on_agency = list(scope_filter(unit))  # conditions on the agency alone: scope, subtree, level
+    filters = []
     if status:
         if status not in STATUSES:
             raise InvalidInput(f"unknown status {status!r}", [Problem(f"one of {', '.join(STATUSES)}", field="status")])
         filters.append(_status_filter(status, as_of))
     if agency_id is not None:
-        filters.append(Agency.path.startswith(monitoring.subtree_path(unit, agency_id)))
+        on_agency.append(Agency.path.startswith(monitoring.subtree_path(unit, agency_id)))
+    if level:
+        on_agency.append(Agency.level == monitoring.level_arg(level))
+    filters += on_agency
     if case_id is not None:
         filters.append(TimerRow.case_id == case_id)
-    if level:
-        filters.append(Agency.level == monitoring.level_arg(level))
     if matter_code:
         filters.append(TimerRow.case_id.in_(select(Case.id).where(Case.matter_code == matter_code)))
     if officer_id is not None:
@@ -101,16 +103,24 @@ def list_timers(
                     TimerRow.due_at <= monitoring.within_working_days(unit, as_of, due_within)]
     if colour:
         filters.append(monitoring.colour_condition(unit, colour, as_of))
-    # The count needs no case row: only the page joins the cases, for their numbers.
-    total = unit.session.scalar(
-        select(func.count()).select_from(TimerRow).join(Agency, Agency.id == TimerRow.agency_id).where(*filters)
-    ) or 0
+    if _counted(status, colour) and case_id is None and not matter_code and officer_id is None and due_within is None:
+        # Red by agency alone: the per-agency counts answer exactly (engine.supervision.overdue).
+        total = overdue.total(unit, on_agency, as_of)
+    else:  # the count needs no case row: only the page joins the cases, for their numbers
+        total = unit.session.scalar(
+            select(func.count()).select_from(TimerRow).join(Agency, Agency.id == TimerRow.agency_id).where(*filters)
+        ) or 0
     rows = unit.session.execute(
         select(TimerRow, Case.number).join(Case, Case.id == TimerRow.case_id).join(Agency, Agency.id == TimerRow.agency_id)
         .where(*filters).order_by(TimerRow.due_at, TimerRow.id).offset((page - 1) * per_page).limit(per_page)
     ).all()
     cutoffs = monitoring.cutoffs(unit, as_of)
     return [timer_view(row, number, as_of, cutoffs) for row, number in rows], total
+
+
+def _counted(status: str | None, colour: str | None) -> bool:
+    """Whether the filter is exactly "overdue" (red is the same set)."""
+    return (status, colour) in (("overdue", None), ("overdue", "red"), (None, "red"))
 
 
 def run_due(core: Core, *, limit: int = 500, worker: str | None = None) -> int:

@@ -51,6 +51,8 @@ from engine.seed import seed_demo
 from engine.settings import from_env
 from engine.supervision.models import (
     ComplianceAlert,
+    OverdueCount,
+    OverdueDelta,
     ReviewCase,
     ReviewChecklist,
     ReviewSample,
@@ -67,6 +69,7 @@ CASE_TABLES = (
     *publicity_models.CASE_OWNED,
     TimerRow, TaskRow, ProcessInstance, CaseOfficer, AuditEvent, AccessToken, Case, CaseSequence, AuditChain,
     CalendarYear, DiscretionDeviation, InspectionDraw, InspectionSubject, InspectionReferral,
+    OverdueCount, OverdueDelta,  # after TimerRow: deleting timers appends deltas (triggers, migration 0008)
 )
 # Append-only tables (audit_events, evidence, custody_events: on PostgreSQL a trigger refuses UPDATE and DELETE)
 # and the tables that refer to them: the tests reset them with TRUNCATE, which the trigger does not see. It is
