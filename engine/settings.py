@@ -36,6 +36,9 @@ class Settings:
     s3_bucket: str = "zhifa-evidence"  # ZHIFA_S3_BUCKET
     s3_prefix: str = "evidence/"  # ZHIFA_S3_PREFIX
     public_base_url: str = "http://127.0.0.1:8000"  # ZHIFA_PUBLIC_BASE_URL: what a document's QR code points to
+    # ZHIFA_TIMER_POLL_SECONDS: the timer process sleeps until the next timer falls due, at most this long
+    # (0: no such loop; only the sweep every ZHIFA_TIMER_SWEEP_SECONDS)
+    timer_poll_seconds: float = 1.0
 
     @property
     def is_sqlite(self) -> bool:
@@ -67,6 +70,7 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         s3_bucket=env.get("ZHIFA_S3_BUCKET", "zhifa-evidence"),
         s3_prefix=env.get("ZHIFA_S3_PREFIX", "evidence/"),
         public_base_url=_base_url(env.get("ZHIFA_PUBLIC_BASE_URL") or "http://127.0.0.1:8000"),
+        timer_poll_seconds=float(env.get("ZHIFA_TIMER_POLL_SECONDS", 1.0)),
     )
 
 

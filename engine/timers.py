@@ -6,6 +6,7 @@ the moment asked about (`as_of`), so it is decided in the query, not stored.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -161,21 +162,67 @@ def _sweep_batch(core: Core, limit: int, worker: str | None) -> tuple[int, int]:
     return len(case_ids), advanced
 
 
-def _due_case_ids(core: Core, limit: int) -> list[int]:
+def _backing_off(now: datetime) -> Any:
+    """The timer's case failed and waits for its next attempt (engine.supervision.incidents)."""
     from engine.supervision.models import TimerIncident
 
+    return exists().where(
+        TimerIncident.case_id == TimerRow.case_id, TimerIncident.status != "resolved", TimerIncident.next_attempt_at > now,
+    )
+
+
+def _due_case_ids(core: Core, limit: int) -> list[int]:
     with core.unit() as unit:
-        backing_off = exists().where(
-            TimerIncident.case_id == TimerRow.case_id, TimerIncident.status != "resolved",
-            TimerIncident.next_attempt_at > unit.now,
-        )
         query = (
             select(TimerRow.case_id)
-            .where(TimerRow.status == "waiting", TimerRow.due_at <= unit.now, ~backing_off)
+            .where(TimerRow.status == "waiting", TimerRow.due_at <= unit.now, ~_backing_off(unit.now))
             .order_by(TimerRow.due_at)
             .limit(limit)
         )
         return list(dict.fromkeys(unit.session.scalars(query)))
+
+
+# -- firing on time ---------------------------------------------------------------------------------------
+MIN_WAIT_SECONDS = 0.05  # something is due but another process holds it: look again shortly, do not spin
+
+
+def seconds_until_due(core: Core, *, poll_seconds: float) -> float:
+    """How long the timer process may sleep: until the earliest waiting timer falls due (or a failed case's
+    next attempt), at most `poll_seconds` (a timer armed meanwhile, by a request or another process, is
+    found by the next look), at least MIN_WAIT_SECONDS. Two index reads (ix_timers_status_due)."""
+    from engine.supervision.models import TimerIncident
+
+    with core.unit() as unit:
+        now = unit.now
+        next_due = unit.session.scalar(
+            select(TimerRow.due_at).where(TimerRow.status == "waiting", TimerRow.due_at.is_not(None), ~_backing_off(now))
+            .order_by(TimerRow.due_at).limit(1)
+        )
+        next_retry = unit.session.scalar(
+            select(func.min(TimerIncident.next_attempt_at)).where(TimerIncident.status != "resolved", TimerIncident.next_attempt_at > now)
+        )
+    soonest = min((t for t in (next_due, next_retry) if t is not None), default=None)
+    if soonest is None:
+        return poll_seconds
+    return min(poll_seconds, max(MIN_WAIT_SECONDS, (soonest - now).total_seconds()))
+
+
+def fire_on_time(core: Core, *, poll_seconds: float, wait: Callable[[float], bool], worker: str | None = None) -> None:
+    """The timer process's loop: fire what is due, sleep until the next timer falls due, again, until
+    `wait(seconds)` returns true (a `threading.Event.wait`: set to stop). Several processes share the work:
+    each case is claimed with FOR UPDATE SKIP LOCKED (`catch_up`)."""
+    while True:
+        try:
+            catch_up(core, worker=worker)
+        except Exception:  # the database went away, say: log, wait, try again
+            log.exception("timer sweep failed")
+        try:
+            delay = seconds_until_due(core, poll_seconds=poll_seconds)
+        except Exception:
+            log.exception("could not read the next due timer")
+            delay = poll_seconds
+        if wait(delay):
+            return
 
 
 def _advance_case(unit: Unit, case_id: int, worker: str) -> bool:
