@@ -189,7 +189,8 @@ MIN_WAIT_SECONDS = 0.05  # something is due but another process holds it: look a
 def seconds_until_due(core: Core, *, poll_seconds: float) -> float:
     """How long the timer process may sleep: until the earliest waiting timer falls due (or a failed case's
     next attempt), at most `poll_seconds` (a timer armed meanwhile, by a request or another process, is
-    found by the next look), at least MIN_WAIT_SECONDS. Two index reads (ix_timers_status_due)."""
+    found by the next look); MIN_WAIT_SECONDS when something due is still there (another process holds
+    it). Two index reads (ix_timers_status_due)."""
     from engine.supervision.models import TimerIncident
 
     with core.unit() as unit:
@@ -204,7 +205,8 @@ def seconds_until_due(core: Core, *, poll_seconds: float) -> float:
     soonest = min((t for t in (next_due, next_retry) if t is not None), default=None)
     if soonest is None:
         return poll_seconds
-    return min(poll_seconds, max(MIN_WAIT_SECONDS, (soonest - now).total_seconds()))
+    delay = (soonest - now).total_seconds()
+    return min(poll_seconds, delay) if delay > 0 else MIN_WAIT_SECONDS
 
 
 def fire_on_time(core: Core, *, poll_seconds: float, wait: Callable[[float], bool], worker: str | None = None) -> None:
