@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, exists, func, or_, select, union_all
 
 from engine import audit, instances
 from engine.core import Core, Unit
@@ -83,44 +83,68 @@ def list_timers(
 
     as_of = as_of or unit.now
     on_agency = list(scope_filter(unit))  # conditions on the agency alone: scope, subtree, level
-    filters = []
+    state = []  # status and colour
     if status:
         if status not in STATUSES:
             raise InvalidInput(f"unknown status {status!r}", [Problem(f"one of {', '.join(STATUSES)}", field="status")])
-        filters.append(_status_filter(status, as_of))
+        state.append(_status_filter(status, as_of))
     if agency_id is not None:
         on_agency.append(Agency.path.startswith(monitoring.subtree_path(unit, agency_id)))
     if level:
         on_agency.append(Agency.level == monitoring.level_arg(level))
-    filters += on_agency
+    others = list(on_agency)
     if case_id is not None:
-        filters.append(TimerRow.case_id == case_id)
+        others.append(TimerRow.case_id == case_id)
     if matter_code:
-        filters.append(TimerRow.case_id.in_(select(Case.id).where(Case.matter_code == matter_code)))
+        others.append(TimerRow.case_id.in_(select(Case.id).where(Case.matter_code == matter_code)))
     if officer_id is not None:
-        filters.append(monitoring.officer_filter(officer_id))
+        others.append(monitoring.officer_filter(officer_id))
     if due_within is not None:
-        filters += [TimerRow.status == "waiting", TimerRow.due_at > as_of,
-                    TimerRow.due_at <= monitoring.within_working_days(unit, as_of, due_within)]
+        others += [TimerRow.status == "waiting", TimerRow.due_at > as_of,
+                   TimerRow.due_at <= monitoring.within_working_days(unit, as_of, due_within)]
     if colour:
-        filters.append(monitoring.colour_condition(unit, colour, as_of))
-    if _counted(status, colour) and case_id is None and not matter_code and officer_id is None and due_within is None:
+        state.append(monitoring.colour_condition(unit, colour, as_of))
+    filters = state + others
+    red = _is_red(status, colour)
+    if red and len(others) == len(on_agency):
         # Red by agency alone: the per-agency counts answer exactly (engine.supervision.overdue).
         total = overdue.total(unit, on_agency, as_of)
     else:  # the count needs no case row: only the page joins the cases, for their numbers
         total = unit.session.scalar(
             select(func.count()).select_from(TimerRow).join(Agency, Agency.id == TimerRow.agency_id).where(*filters)
         ) or 0
-    rows = unit.session.execute(
-        select(TimerRow, Case.number).join(Case, Case.id == TimerRow.case_id).join(Agency, Agency.id == TimerRow.agency_id)
-        .where(*filters).order_by(TimerRow.due_at, TimerRow.id).offset((page - 1) * per_page).limit(per_page)
-    ).all()
+    if red:
+        rows = _overdue_page(unit, others, as_of, page, per_page)
+    else:
+        rows = unit.session.execute(
+            select(TimerRow, Case.number).join(Case, Case.id == TimerRow.case_id).join(Agency, Agency.id == TimerRow.agency_id)
+            .where(*filters).order_by(TimerRow.due_at, TimerRow.id).offset((page - 1) * per_page).limit(per_page)
+        ).all()
     cutoffs = monitoring.cutoffs(unit, as_of)
     return [timer_view(row, number, as_of, cutoffs) for row, number in rows], total
 
 
-def _counted(status: str | None, colour: str | None) -> bool:
-    """Whether the filter is exactly "overdue" (red is the same set)."""
+def _overdue_page(unit: Unit, filters: list[Any], as_of: datetime, page: int, per_page: int) -> list[Any]:
+    """The page of overdue timers as two ordered index walks merged: status `overdue` (the many: by agency,
+    status and due_at) and `waiting` due by the as-of instant (the few: by status and due_at); only the
+    page's timers are then read whole and joined with their cases. One query over both would read every
+    open timer of the scope from the table to sort them (70 ms for a county at 1,000,000 cases)."""
+    k = page * per_page
+    branches = [
+        select(TimerRow.id, TimerRow.due_at).join(Agency, Agency.id == TimerRow.agency_id)
+        .where(*filters, condition).order_by(TimerRow.due_at, TimerRow.id).limit(k).subquery()
+        for condition in (TimerRow.status == "overdue", and_(TimerRow.status == "waiting", TimerRow.due_at <= as_of))
+    ]
+    both = union_all(*(select(b.c.id, b.c.due_at) for b in branches)).subquery()
+    ids = select(both.c.id).order_by(both.c.due_at, both.c.id).offset(k - per_page).limit(per_page)
+    return unit.session.execute(
+        select(TimerRow, Case.number).join(Case, Case.id == TimerRow.case_id)
+        .where(TimerRow.id.in_(ids)).order_by(TimerRow.due_at, TimerRow.id)
+    ).all()
+
+
+def _is_red(status: str | None, colour: str | None) -> bool:
+    """Whether status and colour ask exactly for the overdue timers (red is the same set)."""
     return (status, colour) in (("overdue", None), ("overdue", "red"), (None, "red"))
 
 
@@ -229,17 +253,21 @@ def fire_on_time(core: Core, *, poll_seconds: float, wait: Callable[[float], boo
 
 def _advance_case(unit: Unit, case_id: int, worker: str) -> bool:
     from engine.supervision import incidents
+    from engine.supervision.models import TimerIncident
 
     case = instances.try_lock_case(unit, case_id)
     if case is None:  # another sweep or a request holds the case; what is still due fires next sweep
         return False
-    due = unit.session.scalars(
-        select(TimerRow)
+    found = unit.session.execute(  # with the case's incident, if any: resolved below only if there is one
+        select(TimerRow, TimerIncident.status)
+        .outerjoin(TimerIncident, TimerIncident.case_id == TimerRow.case_id)
         .where(TimerRow.case_id == case_id, TimerRow.status == "waiting", TimerRow.due_at <= unit.now)
-        .with_for_update(skip_locked=True)
+        .with_for_update(of=TimerRow, skip_locked=True)
     ).all()
-    if not due:  # another worker fired them while we waited for the lock
+    if not found:  # another worker fired them while we waited for the lock
         return False
+    due = [row for row, _ in found]
+    failing = any(status not in (None, "resolved") for _, status in found)
     names = {t.bpmn_id: t for t in due}
     instance = instances.load(unit, case)
     fired = instance.fire_due_timers()
@@ -253,5 +281,6 @@ def _advance_case(unit: Unit, case_id: int, worker: str) -> bool:
              "due_at": row.due_at.isoformat() if row and row.due_at else None, "lateness_ms": lateness},
             case=case,
         )
-    incidents.resolve(unit, case_id)
+    if failing:
+        incidents.resolve(unit, case_id)
     return bool(fired)

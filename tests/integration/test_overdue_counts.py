@@ -57,17 +57,20 @@ def complete_next(core: Core, case_id: int) -> bool:
     return True
 
 
-def direct(core: Core, path: str, as_of: datetime, level: str | None = None) -> int:
-    """What the overdue filter counts, written out: fired and open, or waiting and due by then."""
+def direct(core: Core, path: str, as_of: datetime, level: str | None = None) -> tuple[int, list[str]]:
+    """What the overdue filter selects, written out (fired and open, or waiting and due by then): how many,
+    and all their ids in page order."""
     with core.unit() as unit:
         query = (
-            select(func.count()).select_from(TimerRow).join(Agency, Agency.id == TimerRow.agency_id)
+            select(TimerRow.id).join(Agency, Agency.id == TimerRow.agency_id)
             .where(Agency.path.like(f"{path}%"),
                    or_(TimerRow.status == "overdue", and_(TimerRow.status == "waiting", TimerRow.due_at <= as_of)))
+            .order_by(TimerRow.due_at, TimerRow.id)
         )
         if level:
             query = query.where(Agency.level == level)
-        return unit.session.scalar(query)
+        ids = list(unit.session.scalars(query))
+    return len(ids), ids
 
 
 def scopes(core: Core) -> list[tuple[str, int | None, str, str | None]]:
@@ -89,12 +92,13 @@ def check(core: Core) -> int:
         with core.unit() as unit:
             actor = principal_for_username(unit, username)
         for as_of in (now - timedelta(days=365), now - timedelta(days=7), now, now + timedelta(days=7), now + timedelta(days=365)):
+            expected, ids = direct(core, path, as_of, level)
             with core.unit(actor) as unit:
-                _, total = list_timers(unit, status="overdue", agency_id=agency_id, as_of=as_of, level=level, per_page=1)
-                _, red = list_timers(unit, colour="red", agency_id=agency_id, as_of=as_of, level=level, per_page=1)
-            expected = direct(core, path, as_of, level)
+                first, total = list_timers(unit, status="overdue", agency_id=agency_id, as_of=as_of, level=level, per_page=3)
+                second, red = list_timers(unit, colour="red", agency_id=agency_id, as_of=as_of, level=level, page=2, per_page=3)
             assert (total, red) == (expected, expected), (username, agency_id, level, as_of)
-    return direct(core, scopes(core)[0][2], now)
+            assert [t.id for t in first + second] == ids[:6]
+    return direct(core, scopes(core)[0][2], now)[0]
 
 
 def test_the_fast_total_is_the_direct_count_after_random_operations(core: Core) -> None:
