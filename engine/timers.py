@@ -107,16 +107,17 @@ def list_timers(
     filters = state + others
     red = _is_red(status, colour)
     if red and len(others) == len(on_agency):
-        # Red by agency alone: the per-agency counts answer exactly (engine.supervision.overdue).
-        total = overdue.total(unit, on_agency, as_of)
+        # Red by agency alone: the per-agency counts answer exactly (engine.supervision.overdue), in the
+        # page's own statement (one round trip, one snapshot); on its own when the page is empty.
+        counted = overdue.statement(on_agency, as_of).scalar_subquery()
+        found = _overdue_page(unit, others, as_of, page, per_page, counted)
+        rows = [(row, number) for row, number, _ in found]
+        total = found[0][2] if found else overdue.total(unit, on_agency, as_of)
     else:  # the count needs no case row: only the page joins the cases, for their numbers
         total = unit.session.scalar(
             select(func.count()).select_from(TimerRow).join(Agency, Agency.id == TimerRow.agency_id).where(*filters)
         ) or 0
-    if red:
-        rows = _overdue_page(unit, others, as_of, page, per_page)
-    else:
-        rows = unit.session.execute(
+        rows = _overdue_page(unit, others, as_of, page, per_page) if red else unit.session.execute(
             select(TimerRow, Case.number).join(Case, Case.id == TimerRow.case_id).join(Agency, Agency.id == TimerRow.agency_id)
             .where(*filters).order_by(TimerRow.due_at, TimerRow.id).offset((page - 1) * per_page).limit(per_page)
         ).all()
@@ -124,7 +125,7 @@ def list_timers(
     return [timer_view(row, number, as_of, cutoffs) for row, number in rows], total
 
 
-def _overdue_page(unit: Unit, filters: list[Any], as_of: datetime, page: int, per_page: int) -> list[Any]:
+def _overdue_page(unit: Unit, filters: list[Any], as_of: datetime, page: int, per_page: int, *also: Any) -> list[Any]:
     """The page of overdue timers as two ordered index walks merged: status `overdue` (the many: by agency,
     status and due_at) and `waiting` due by the as-of instant (the few: by status and due_at); only the
     page's timers are then read whole and joined with their cases. One query over both would read every
@@ -138,7 +139,7 @@ def _overdue_page(unit: Unit, filters: list[Any], as_of: datetime, page: int, pe
     both = union_all(*(select(b.c.id, b.c.due_at) for b in branches)).subquery()
     ids = select(both.c.id).order_by(both.c.due_at, both.c.id).offset(k - per_page).limit(per_page)
     return unit.session.execute(
-        select(TimerRow, Case.number).join(Case, Case.id == TimerRow.case_id)
+        select(TimerRow, Case.number, *also).join(Case, Case.id == TimerRow.case_id)
         .where(TimerRow.id.in_(ids)).order_by(TimerRow.due_at, TimerRow.id)
     ).all()
 

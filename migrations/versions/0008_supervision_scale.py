@@ -71,6 +71,10 @@ def upgrade() -> None:
     sa.Column('delta', sa.Integer(), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_overdue_deltas'))
     )
+    overdue_timers = sa.text("status = 'overdue'")
+    with op.batch_alter_table('timers', schema=None) as batch_op:
+        batch_op.create_index('ix_timers_overdue_page', ['agency_id', 'due_at', 'id'], unique=False,
+                              postgresql_where=overdue_timers, sqlite_where=overdue_timers)
     postgres = op.get_bind().dialect.name == 'postgresql'
     if postgres:  # nothing may change the timers between the first count and the triggers
         op.execute("LOCK TABLE timers IN SHARE MODE")
@@ -86,5 +90,7 @@ def downgrade() -> None:
                    else f"DROP TRIGGER IF EXISTS {name}")
     if op.get_bind().dialect.name == 'postgresql':
         op.execute("DROP FUNCTION IF EXISTS zhifa_overdue_delta()")
+    with op.batch_alter_table('timers', schema=None) as batch_op:
+        batch_op.drop_index('ix_timers_overdue_page')
     op.drop_table('overdue_deltas')
     op.drop_table('overdue_counts')
