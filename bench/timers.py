@@ -43,7 +43,7 @@ HERE = Path(__file__).resolve().parent
 MATTER = "BENCH-TIMER"
 ARMED = timedelta(hours=1)  # the procedure's deadline: PT3600S after the case opens
 PARTY = {"type": "organization", "name": "广州市基准贸易有限公司", "credit_code": "91350100M000100Y43"}
-LEAD_SECONDS = 5.0  # after seeding, before the first timer falls due: the timer processes start meanwhile
+LEAD_SECONDS = 10.0  # after seeding, before the first timer falls due: the timer processes start meanwhile
 
 
 def _core(url: str, clock: Any = None) -> Core:
@@ -109,7 +109,7 @@ def run(url: str, timers: int, processes: int, spread: float, seeders: int) -> d
     probe = min(200, timers)
     seed(url, [began + 86400] * probe, seeders)
     rate = probe / (time.time() - began)
-    first = time.time() + timers / rate * 1.25 + LEAD_SECONDS
+    first = time.time() + timers / rate * 1.5 + LEAD_SECONDS  # a loaded machine seeds unevenly
     dues = [first + spread * i / timers for i in range(timers)]
     seeding_began = time.time()
     case_ids = seed(url, dues, seeders)
@@ -117,7 +117,7 @@ def run(url: str, timers: int, processes: int, spread: float, seeders: int) -> d
     env = {**os.environ, "ZHIFA_DATABASE_URL": url, "ZHIFA_DATA_DIR": tempfile.mkdtemp(), "PYTHONUNBUFFERED": "1"}
     env.pop("ZHIFA_NOW", None)
     zhifa = str(Path(sys.executable).with_name("zhifa"))
-    logs = [tempfile.TemporaryFile() for _ in range(processes)]
+    logs = [tempfile.TemporaryFile() for _ in range(processes)]  # noqa: SIM115 - read after the processes end
     procs = [subprocess.Popen([zhifa, "timers", "run"], env=env, stdout=log, stderr=subprocess.STDOUT) for log in logs]
     core = _core(url)
     low, high = min(case_ids), max(case_ids)
@@ -159,6 +159,7 @@ def run(url: str, timers: int, processes: int, spread: float, seeders: int) -> d
         if p.returncode not in (0, 1, -signal.SIGINT, 130):  # click exits 1 on Ctrl-C ("Aborted!")
             log.seek(0)
             sys.stderr.write(log.read().decode("utf-8", "replace")[-4000:])
+        log.close()
     return {
         "timers": timers, "cases": opened, "processes": processes, "spread_s": spread,
         "seeding_s": round(seeded_at - seeding_began, 1), "first_due_after_seeding_s": round(first - seeded_at, 1),
