@@ -49,12 +49,13 @@ def statement(agency_filters: list[Any], as_of: datetime) -> Any:
         select(func.count()).select_from(TimerRow).join(Agency, Agency.id == TimerRow.agency_id)
         .where(TimerRow.status == "waiting", TimerRow.due_at <= as_of)
     )
-    parts = [q.where(*agency_filters).scalar_subquery() for q in (counted, changed, waiting)]
+    # correlate(None): never bound to an enclosing query's timers or agencies (the page carries this total)
+    parts = [q.where(*agency_filters).correlate(None).scalar_subquery() for q in (counted, changed, waiting)]
     # Counted only if some waiting timer is due by then at all: one probe of ix_timers_status_due (the
     # earliest waiting due instant). PostgreSQL's estimate for "waiting and due by T" is far off (it takes the
     # two conditions as independent: a quarter of the table, where the truth is a few rows), which makes it
     # scan every open timer; with the probe that count runs only when its answer is not 0.
-    earliest = select(func.min(TimerRow.due_at)).where(TimerRow.status == "waiting").scalar_subquery()
+    earliest = select(func.min(TimerRow.due_at)).where(TimerRow.status == "waiting").correlate(None).scalar_subquery()
     return select(literal(0) + parts[0] + parts[1] + case((earliest <= as_of, parts[2]), else_=0))
 
 
