@@ -37,6 +37,9 @@ class Settings:
     s3_prefix: str = "evidence/"  # ZHIFA_S3_PREFIX
     public_base_url: str = "http://127.0.0.1:8000"  # ZHIFA_PUBLIC_BASE_URL: what a document's QR code points to
     public_rate_store: str = "database"  # ZHIFA_PUBLIC_RATE_STORE: database (shared by all processes) | memory (per process)
+    # ZHIFA_TIMER_POLL_SECONDS: the timer process sleeps until the next timer falls due, at most this long
+    # (0: no such loop; only the sweep every ZHIFA_TIMER_SWEEP_SECONDS)
+    timer_poll_seconds: float = 1.0
 
     @property
     def is_sqlite(self) -> bool:
@@ -69,6 +72,7 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         s3_prefix=env.get("ZHIFA_S3_PREFIX", "evidence/"),
         public_base_url=_base_url(env.get("ZHIFA_PUBLIC_BASE_URL") or "http://127.0.0.1:8000"),
         public_rate_store=_choice(env, "ZHIFA_PUBLIC_RATE_STORE", ("database", "memory")),
+        timer_poll_seconds=float(env.get("ZHIFA_TIMER_POLL_SECONDS", 1.0)),
     )
 
 

@@ -6,17 +6,18 @@ the moment asked about (`as_of`), so it is decided in the query, not stored.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select
+from sqlalchemy import and_, exists, func, or_, select, union_all
 
 from engine import audit, instances
 from engine.core import Core, Unit
 from engine.errors import InvalidInput, Problem, ZhifaError
 from engine.models import Agency, Case, TimerRow
-from engine.supervision import monitoring
+from engine.supervision import monitoring, overdue
 
 log = logging.getLogger("zhifa.timers")
 STATUSES = ("pending", "overdue", "fired", "met", "breached", "suspended")
@@ -81,36 +82,71 @@ def list_timers(
     from engine.cases import scope_filter
 
     as_of = as_of or unit.now
-    filters = list(scope_filter(unit))
+    on_agency = list(scope_filter(unit))  # conditions on the agency alone: scope, subtree, level
+    state = []  # status and colour
     if status:
         if status not in STATUSES:
             raise InvalidInput(f"unknown status {status!r}", [Problem(f"one of {', '.join(STATUSES)}", field="status")])
-        filters.append(_status_filter(status, as_of))
+        state.append(_status_filter(status, as_of))
     if agency_id is not None:
-        filters.append(Agency.path.startswith(monitoring.subtree_path(unit, agency_id)))
-    if case_id is not None:
-        filters.append(TimerRow.case_id == case_id)
+        on_agency.append(Agency.path.startswith(monitoring.subtree_path(unit, agency_id)))
     if level:
-        filters.append(Agency.level == monitoring.level_arg(level))
+        on_agency.append(Agency.level == monitoring.level_arg(level))
+    others = list(on_agency)
+    if case_id is not None:
+        others.append(TimerRow.case_id == case_id)
     if matter_code:
-        filters.append(TimerRow.case_id.in_(select(Case.id).where(Case.matter_code == matter_code)))
+        others.append(TimerRow.case_id.in_(select(Case.id).where(Case.matter_code == matter_code)))
     if officer_id is not None:
-        filters.append(monitoring.officer_filter(officer_id))
+        others.append(monitoring.officer_filter(officer_id))
     if due_within is not None:
-        filters += [TimerRow.status == "waiting", TimerRow.due_at > as_of,
-                    TimerRow.due_at <= monitoring.within_working_days(unit, as_of, due_within)]
+        others += [TimerRow.status == "waiting", TimerRow.due_at > as_of,
+                   TimerRow.due_at <= monitoring.within_working_days(unit, as_of, due_within)]
     if colour:
-        filters.append(monitoring.colour_condition(unit, colour, as_of))
-    # The count needs no case row: only the page joins the cases, for their numbers.
-    total = unit.session.scalar(
-        select(func.count()).select_from(TimerRow).join(Agency, Agency.id == TimerRow.agency_id).where(*filters)
-    ) or 0
-    rows = unit.session.execute(
-        select(TimerRow, Case.number).join(Case, Case.id == TimerRow.case_id).join(Agency, Agency.id == TimerRow.agency_id)
-        .where(*filters).order_by(TimerRow.due_at, TimerRow.id).offset((page - 1) * per_page).limit(per_page)
-    ).all()
+        state.append(monitoring.colour_condition(unit, colour, as_of))
+    filters = state + others
+    red = _is_red(status, colour)
+    if red and len(others) == len(on_agency):
+        # Red by agency alone: the per-agency counts answer exactly (engine.supervision.overdue), in the
+        # page's own statement (one round trip, one snapshot); on its own when the page is empty.
+        counted = overdue.statement(on_agency, as_of).scalar_subquery()
+        found = _overdue_page(unit, others, as_of, page, per_page, counted)
+        rows = [(row, number) for row, number, _ in found]
+        total = found[0][2] if found else overdue.total(unit, on_agency, as_of)
+    else:  # the count needs no case row: only the page joins the cases, for their numbers
+        total = unit.session.scalar(
+            select(func.count()).select_from(TimerRow).join(Agency, Agency.id == TimerRow.agency_id).where(*filters)
+        ) or 0
+        rows = _overdue_page(unit, others, as_of, page, per_page) if red else unit.session.execute(
+            select(TimerRow, Case.number).join(Case, Case.id == TimerRow.case_id).join(Agency, Agency.id == TimerRow.agency_id)
+            .where(*filters).order_by(TimerRow.due_at, TimerRow.id).offset((page - 1) * per_page).limit(per_page)
+        ).all()
     cutoffs = monitoring.cutoffs(unit, as_of)
     return [timer_view(row, number, as_of, cutoffs) for row, number in rows], total
+
+
+def _overdue_page(unit: Unit, filters: list[Any], as_of: datetime, page: int, per_page: int, *also: Any) -> list[Any]:
+    """The page of overdue timers as two ordered index walks merged: status `overdue` (the many: by agency,
+    status and due_at) and `waiting` due by the as-of instant (the few: by status and due_at); only the
+    page's timers are then read whole and joined with their cases. One query over both would read every
+    open timer of the scope from the table to sort them (70 ms for a county at 1,000,000 cases)."""
+    k = page * per_page
+    branches = [
+        select(TimerRow.id, TimerRow.due_at).join(Agency, Agency.id == TimerRow.agency_id)
+        .where(*filters, condition).order_by(TimerRow.due_at, TimerRow.id).limit(k).subquery()
+        for condition in (TimerRow.status == "overdue", and_(TimerRow.status == "waiting", TimerRow.due_at <= as_of))
+    ]
+    both = union_all(*(select(b.c.id, b.c.due_at) for b in branches)).subquery()
+    ids = select(both.c.id).order_by(both.c.due_at, both.c.id).offset(k - per_page).limit(per_page)
+    return unit.session.execute(
+        select(TimerRow, Case.number, *also).join(Case, Case.id == TimerRow.case_id)
+        .where(TimerRow.id.in_(ids)).order_by(TimerRow.due_at, TimerRow.id)
+    ).all()
+
+
+def _is_red(status: str | None, colour: str | None) -> bool:
+    """Whether status and colour ask exactly for the overdue timers (red is the same set)."""
+    return (status, colour) in (("overdue", None), ("overdue", "red"), (None, "red"))
 
 
 def run_due(core: Core, *, limit: int = 500, worker: str | None = None) -> int:
@@ -151,36 +187,88 @@ def _sweep_batch(core: Core, limit: int, worker: str | None) -> tuple[int, int]:
     return len(case_ids), advanced
 
 
-def _due_case_ids(core: Core, limit: int) -> list[int]:
+def _backing_off(now: datetime) -> Any:
+    """The timer's case failed and waits for its next attempt (engine.supervision.incidents)."""
     from engine.supervision.models import TimerIncident
 
+    return exists().where(
+        TimerIncident.case_id == TimerRow.case_id, TimerIncident.status != "resolved", TimerIncident.next_attempt_at > now,
+    )
+
+
+def _due_case_ids(core: Core, limit: int) -> list[int]:
     with core.unit() as unit:
-        backing_off = exists().where(
-            TimerIncident.case_id == TimerRow.case_id, TimerIncident.status != "resolved",
-            TimerIncident.next_attempt_at > unit.now,
-        )
         query = (
             select(TimerRow.case_id)
-            .where(TimerRow.status == "waiting", TimerRow.due_at <= unit.now, ~backing_off)
+            .where(TimerRow.status == "waiting", TimerRow.due_at <= unit.now, ~_backing_off(unit.now))
             .order_by(TimerRow.due_at)
             .limit(limit)
         )
         return list(dict.fromkeys(unit.session.scalars(query)))
 
 
+# -- firing on time ---------------------------------------------------------------------------------------
+MIN_WAIT_SECONDS = 0.05  # something is due but another process holds it: look again shortly, do not spin
+
+
+def seconds_until_due(core: Core, *, poll_seconds: float) -> float:
+    """How long the timer process may sleep: until the earliest waiting timer falls due (or a failed case's
+    next attempt), at most `poll_seconds` (a timer armed meanwhile, by a request or another process, is
+    found by the next look); MIN_WAIT_SECONDS when something due is still there (another process holds
+    it). Two index reads (ix_timers_status_due)."""
+    from engine.supervision.models import TimerIncident
+
+    with core.unit() as unit:
+        now = unit.now
+        next_due = unit.session.scalar(
+            select(TimerRow.due_at).where(TimerRow.status == "waiting", TimerRow.due_at.is_not(None), ~_backing_off(now))
+            .order_by(TimerRow.due_at).limit(1)
+        )
+        next_retry = unit.session.scalar(
+            select(func.min(TimerIncident.next_attempt_at)).where(TimerIncident.status != "resolved", TimerIncident.next_attempt_at > now)
+        )
+    soonest = min((t for t in (next_due, next_retry) if t is not None), default=None)
+    if soonest is None:
+        return poll_seconds
+    delay = (soonest - now).total_seconds()
+    return min(poll_seconds, delay) if delay > 0 else MIN_WAIT_SECONDS
+
+
+def fire_on_time(core: Core, *, poll_seconds: float, wait: Callable[[float], bool], worker: str | None = None) -> None:
+    """The timer process's loop: fire what is due, sleep until the next timer falls due, again, until
+    `wait(seconds)` returns true (a `threading.Event.wait`: set to stop). Several processes share the work:
+    each case is claimed with FOR UPDATE SKIP LOCKED (`catch_up`)."""
+    while True:
+        try:
+            catch_up(core, worker=worker)
+        except Exception:  # the database went away, say: log, wait, try again
+            log.exception("timer sweep failed")
+        try:
+            delay = seconds_until_due(core, poll_seconds=poll_seconds)
+        except Exception:
+            log.exception("could not read the next due timer")
+            delay = poll_seconds
+        if wait(delay):
+            return
+
+
 def _advance_case(unit: Unit, case_id: int, worker: str) -> bool:
     from engine.supervision import incidents
+    from engine.supervision.models import TimerIncident
 
     case = instances.try_lock_case(unit, case_id)
     if case is None:  # another sweep or a request holds the case; what is still due fires next sweep
         return False
-    due = unit.session.scalars(
-        select(TimerRow)
+    found = unit.session.execute(  # with the case's incident, if any: resolved below only if there is one
+        select(TimerRow, TimerIncident.status)
+        .outerjoin(TimerIncident, TimerIncident.case_id == TimerRow.case_id)
         .where(TimerRow.case_id == case_id, TimerRow.status == "waiting", TimerRow.due_at <= unit.now)
-        .with_for_update(skip_locked=True)
+        .with_for_update(of=TimerRow, skip_locked=True)
     ).all()
-    if not due:  # another worker fired them while we waited for the lock
+    if not found:  # another worker fired them while we waited for the lock
         return False
+    due = [row for row, _ in found]
+    failing = any(status not in (None, "resolved") for _, status in found)
     names = {t.bpmn_id: t for t in due}
     instance = instances.load(unit, case)
     fired = instance.fire_due_timers()
@@ -194,5 +282,6 @@ def _advance_case(unit: Unit, case_id: int, worker: str) -> bool:
              "due_at": row.due_at.isoformat() if row and row.due_at else None, "lateness_ms": lateness},
             case=case,
         )
-    incidents.resolve(unit, case_id)
+    if failing:
+        incidents.resolve(unit, case_id)
     return bool(fired)

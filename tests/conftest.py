@@ -53,6 +53,8 @@ from engine.settings import from_env
 from engine.supervision.matter_models import SupervisionMatter, SupervisionSequence
 from engine.supervision.models import (
     ComplianceAlert,
+    OverdueCount,
+    OverdueDelta,
     ReviewCase,
     ReviewChecklist,
     ReviewSample,
@@ -70,6 +72,7 @@ CASE_TABLES = (
     TimerRow, TaskRow, ProcessInstance, CaseOfficer, AuditEvent, AccessToken, Case, CaseSequence, AuditChain,
     CalendarYear, DiscretionDeviation, InspectionDraw, InspectionSubject, InspectionReferral,
     DiscretionTableVersion,  # edited benchmark tables: each test starts from the shipped files
+    OverdueCount, OverdueDelta,  # after TimerRow: deleting timers appends deltas (triggers, migration 0012_supervision_scale)
 )
 # Append-only tables (audit_events, evidence, custody_events: on PostgreSQL a trigger refuses UPDATE and DELETE)
 # and the tables that refer to them: the tests reset them with TRUNCATE, which the trigger does not see. It is

@@ -130,3 +130,36 @@ class ReviewCase(Base):
 # The monitoring queries' index: open (waiting or fired-but-open) timers in due order, for every scope.
 OPEN_TIMERS = text("status IN ('waiting', 'overdue')")
 Index("ix_timers_open_due", TimerRow.due_at, TimerRow.agency_id, TimerRow.status, postgresql_where=OPEN_TIMERS, sqlite_where=OPEN_TIMERS)
+
+
+# -- the exact overdue total at provincial scale (engine.supervision.overdue, migration 0012_supervision_scale) ---------------
+class OverdueCount(Base):
+    """Timers in status `overdue` (fired, their work still open) per agency, as of the last compaction.
+
+    Written only by the compaction and the recount (engine.supervision.overdue), never by a request."""
+
+    __tablename__ = "overdue_counts"
+
+    agency_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    n: Mapped[int] = mapped_column(Integer)
+
+
+class OverdueDelta(Base):
+    """Append-only: +1 when a timer row enters status `overdue`, -1 when it leaves it (or its agency).
+
+    Inserted by database triggers on `timers` (migration 0012_supervision_scale), so every writer keeps the counts exact;
+    compaction folds them into `overdue_counts`."""
+
+    __tablename__ = "overdue_deltas"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    agency_id: Mapped[int] = mapped_column(Integer)
+    delta: Mapped[int] = mapped_column(Integer)
+
+
+# The page of overdue timers of a subtree: those in status `overdue` of each agency in page order, read from
+# the index alone (a county's 1,800 at 1,000,000 cases: no table read to sort them). Rows enter it only when
+# a deadline fires; a task completion that meets a deadline writes nothing here.
+OVERDUE_TIMERS = text("status = 'overdue'")
+Index("ix_timers_overdue_page", TimerRow.agency_id, TimerRow.due_at, TimerRow.id,
+      postgresql_where=OVERDUE_TIMERS, sqlite_where=OVERDUE_TIMERS)
