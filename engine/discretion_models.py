@@ -6,7 +6,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.models import Base, UTCDateTime
@@ -29,3 +37,27 @@ class DiscretionDeviation(Base):
     reason: Mapped[str] = mapped_column(Text)
     recorded_by: Mapped[int] = mapped_column(Integer)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# Edited discretion tables (engine/discretion_store.py): each save an immutable version.
+class DiscretionTableVersion(Base):
+    __tablename__ = "discretion_table_versions"
+    __table_args__ = (UniqueConstraint("table_name", "version", name="uq_discretion_table_versions_table_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    table_name: Mapped[str] = mapped_column(String(40), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    saved_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class TableVersionImmutable(Exception):
+    """A stored version of a discretion table was about to be changed or deleted by the application."""
+
+
+@event.listens_for(DiscretionTableVersion, "before_update")
+@event.listens_for(DiscretionTableVersion, "before_delete")
+def _refuse_change(mapper, connection, target):  # type: ignore[no-untyped-def]
+    raise TableVersionImmutable(f"discretion table version {target.id} is immutable")

@@ -15,23 +15,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import (
-    ForeignKey,
-    Integer,
-    LargeBinary,
-    String,
-    UniqueConstraint,
-    event,
-    select,
-)
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, mapped_column
 
-from engine import audit
-from engine.accounts import require_role
+from engine import accounts, audit
 from engine.core import Unit
+from engine.discretion_models import DiscretionTableVersion, TableVersionImmutable  # noqa: F401  (re-exported)
 from engine.errors import Conflict, DeploymentInvalid, InvalidInput, NotFound, Problem
-from engine.models import Base, User, UTCDateTime
+from engine.models import User
 from engine.spiff.dmn import DecisionTable, load_decision
 
 EDITORS = ("process_designer", "admin")
@@ -49,29 +40,6 @@ REQUIRED = {
     },
 }
 TABLES = tuple(REQUIRED)
-
-
-class DiscretionTableVersion(Base):
-    __tablename__ = "discretion_table_versions"
-    __table_args__ = (UniqueConstraint("table_name", "version", name="uq_discretion_table_versions_table_version"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    table_name: Mapped[str] = mapped_column(String(40), index=True)
-    version: Mapped[int] = mapped_column(Integer)
-    sha256: Mapped[str] = mapped_column(String(64))
-    content: Mapped[bytes] = mapped_column(LargeBinary)
-    saved_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
-    saved_at: Mapped[datetime] = mapped_column(UTCDateTime())
-
-
-class TableVersionImmutable(Exception):
-    """A stored version of a discretion table was about to be changed or deleted by the application."""
-
-
-@event.listens_for(DiscretionTableVersion, "before_update")
-@event.listens_for(DiscretionTableVersion, "before_delete")
-def _refuse_change(mapper, connection, target):  # type: ignore[no-untyped-def]
-    raise TableVersionImmutable(f"discretion table version {target.id} is immutable")
 
 
 @dataclass(frozen=True)
@@ -172,7 +140,7 @@ def list_tables(unit: Unit) -> list[TableVersion]:
 
 def save(unit: Unit, table: str, content: bytes) -> TableVersion:
     """Check an edited table and store it as the next version (designers and admins)."""
-    require_role(unit.actor, *EDITORS)
+    accounts.require_role(unit.actor, *EDITORS)
     table = _check_name(table)
     if not isinstance(content, bytes) or not content.strip():
         raise InvalidInput("no decision table", [Problem("the DMN XML is empty", field="xml")])

@@ -280,7 +280,6 @@ class AuditEvent(Base):
 from engine import (
     calendar_models,  # noqa: F401
     discretion_models,  # noqa: F401
-    discretion_store,  # noqa: F401
     inspection_models,  # noqa: F401
     record_models,  # noqa: F401  (full-process record: evidence, archives, chain heads)
 )

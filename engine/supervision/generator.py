@@ -35,8 +35,8 @@ from engine.models import (
     User,
 )
 from engine.seed import seed_demo
-from engine.supervision.kinds import SUPERVISION_CATEGORY
 from engine.supervision import overdue
+from engine.supervision.kinds import SUPERVISION_CATEGORY
 
 CITIES, COUNTIES, TOWNSHIPS = 21, 120, 1600
 STAGES = [("verify_clue", "核查线索"), ("approve_filing", "立案审批"), ("investigate", "调查取证"), ("case_review", "案件审核"),
