@@ -237,7 +237,10 @@ class TimerRow(Base):
 
     __tablename__ = "timers"
     __table_args__ = (
-        # Open timers by due date (the sweep, the overdue lists): ix_timers_open_due (engine/supervision/models.py).
+        # Waiting timers by due date: the sweep's due timers and the earliest waiting due instant (one probe;
+        # ix_timers_open_due would walk every overdue timer first). Open timers by due date for the overdue
+        # lists: ix_timers_open_due and ix_timers_overdue_page (engine/supervision/models.py).
+        Index("ix_timers_status_due", "status", "due_at"),
         Index("ix_timers_agency_status_due", "agency_id", "status", "due_at"),
     )
 

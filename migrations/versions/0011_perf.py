@@ -1,14 +1,12 @@
-"""Performance: one index fewer on timers; the workflow state as json, inline, lz4-compressed, updated HOT
+"""Performance: the workflow state as json, inline, lz4-compressed, updated HOT
 
 Revision ID: 0011_perf
 Revises: 0010_discretion_tables
 Create Date: 2026-12-01 23:10:00
 
-Every task completion inserts a timer row and updates another (status and due date change, so the update
-is not HOT and touches every index of the table). `ix_timers_status_due (status, due_at)` is served by
-`ix_timers_open_due (due_at, agency_id, status) WHERE status IN ('waiting', 'overdue')` for what it was for
-(the sweep's waiting timers by due date) and by `ix_timers_agency_status_due` for one agency's timers of a
-status: dropped.
+`ix_timers_status_due (status, due_at)` stays (this revision first dropped it): at provincial scale the
+earliest waiting due instant and the sweep's due timers are one probe of it, where `ix_timers_open_due`
+(ordered by due date over waiting *and* overdue timers) walks the ~200,000 overdue ones first.
 
 Every completion reads and rewrites the case's workflow state (process_instances.state, ~5 kB of JSON). As
 jsonb the server parsed it into its binary form on every write and printed it back on every read; the
@@ -38,8 +36,6 @@ END $$
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('timers', schema=None) as batch_op:
-        batch_op.drop_index('ix_timers_status_due')
     if op.get_bind().dialect.name == 'postgresql':
         op.execute("ALTER TABLE process_instances ALTER COLUMN state TYPE json USING state::json, "
                    "ALTER COLUMN projected TYPE json USING projected::json")
@@ -55,5 +51,3 @@ def downgrade() -> None:
         op.execute("ALTER TABLE process_instances ALTER COLUMN state SET COMPRESSION DEFAULT")
         op.execute("ALTER TABLE process_instances ALTER COLUMN state TYPE jsonb USING state::jsonb, "
                    "ALTER COLUMN projected TYPE jsonb USING projected::jsonb")
-    with op.batch_alter_table('timers', schema=None) as batch_op:
-        batch_op.create_index('ix_timers_status_due', ['status', 'due_at'], unique=False)
