@@ -423,7 +423,7 @@ def _timer_view(task: Any, now: datetime) -> TimerView | None:
     elif task.state == TaskState.COMPLETED:
         due = _parse_due(value)
         # a warning is a reminder, not a limit: firing it breaches nothing
-        late = not _interrupting(spec) and props.get("kind", "deadline") == "deadline"
+        late = not _interrupting(spec) and props.get("kind", "deadline") != "warning"
         status = _after_firing(task) if late else "fired"
     elif task.state == TaskState.CANCELLED and value is not None:
         due = _parse_due(value)  # armed, then disarmed because the guarded work finished first
