@@ -37,7 +37,7 @@ def test_a_rule_edited_in_dmn_js_is_the_band_in_force(pages, server):  # type: i
     page = pages.login("designer1")
     page.goto("/procedures")
     page.get_by_role("link", name="裁量基准（决策表）").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("裁量基准")
+    expect(page.get_by_role("heading", level=1)).to_have_text("行政处罚裁量基准")
     page.get_by_role("link", name="罚款裁量基准（市场监督管理）").click()
     table_ready(page)
     before = assessed_band(page, server)
