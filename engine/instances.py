@@ -5,9 +5,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
-from engine import definitions
+from engine import definitions, prepared
 from engine.core import Unit
 from engine.errors import NotFound, ZhifaError
 from engine.models import Case, ProcessDefinition, ProcessInstance, TaskRow, TimerRow
@@ -15,6 +15,7 @@ from engine.spiff import Instance, TaskView, TimerView
 from engine.supervision import compliance
 
 CLOSED_STATES = ("completed", "cancelled")
+_STATE = ProcessInstance.__table__
 
 
 def lock_case(unit: Unit, case_id: int) -> Case:
@@ -28,6 +29,18 @@ def lock_case(unit: Unit, case_id: int) -> Case:
 def try_lock_case(unit: Unit, case_id: int) -> Case | None:
     """The per-case lock, or None at once if another transaction holds it (FOR UPDATE SKIP LOCKED)."""
     return unit.session.scalar(select(Case).where(Case.id == case_id).with_for_update(skip_locked=True))
+
+
+def try_lock_for_step(unit: Unit, case_id: int) -> Case | None:
+    """`try_lock_case` that also reads (and locks) the case's workflow state in the same statement,
+    held for `load`: the timer sweep's first statement per case. None when another transaction holds
+    the case, or the case has no workflow."""
+    statement = _LOCKED_FOR_STEP.statement(unit.session.connection())
+    found = unit.session.execute(statement, {"case_id": case_id}).first()
+    if found is None:
+        return None
+    hold(unit, found[0].id, *found[1:])
+    return found[0]
 
 
 @dataclass
@@ -91,6 +104,8 @@ def save(unit: Unit, case: Case, instance: Instance, *, completed_by: int | None
     written = {kind: dict(rows) for kind, rows in stored.projected.items()}
     written["timers"] = _sync_timers(unit, case, instance, timers, written.get("timers", {}))
     written["tasks"] = _sync_tasks(unit, case, instance.user_tasks(), timers, completed_by, written.get("tasks", {}))
+    # whether a task appeared or changed state (a due date the step moved changes no rule's outcome)
+    tasks_changed = _states(written["tasks"]) != _states(stored.projected.get("tasks", {}))
     instance.compact()  # after projecting: the projections and the audit trail keep the history
     live = instance.task_ids()
     stored.projected = {kind: {k: v for k, v in rows.items() if k in live} for kind, rows in written.items()}
@@ -108,7 +123,21 @@ def save(unit: Unit, case: Case, instance: Instance, *, completed_by: int | None
     if instance.completed and case.status != "closed":
         changes.update(status="closed", closed_at=unit.now, outcome=str(instance.data.get("outcome") or "") or None)
     unit.writes.update_loaded(case, changes)
-    compliance.after_save(unit, case)
+    compliance.after_save(unit, case, tasks_changed=tasks_changed)
+
+
+_LOCKED_FOR_STEP = prepared.Query(  # built once, prepared on PostgreSQL
+    select(Case, _STATE.c.definition_id, _STATE.c.serializer_version, _STATE.c.state, _STATE.c.projected)
+    .select_from(Case)
+    .join(_STATE, _STATE.c.case_id == Case.id)
+    .where(Case.id == bindparam("case_id"))
+    .with_for_update(of=[Case.__table__, _STATE], skip_locked=True),
+    orm=True,
+)
+
+
+def _states(marks: dict[str, list[Any]]) -> dict[str, Any]:
+    return {task_id: mark[0] for task_id, mark in marks.items()}
 
 
 def _sync_tasks(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, union_all
+from sqlalchemy import and_, bindparam, exists, func, or_, select, union_all
 
 from engine import audit, instances
 from engine.core import Core, Unit
@@ -252,19 +252,28 @@ def fire_on_time(core: Core, *, poll_seconds: float, wait: Callable[[float], boo
             return
 
 
-def _advance_case(unit: Unit, case_id: int, worker: str) -> bool:
-    from engine.supervision import incidents
+def _due_of_case() -> Any:
+    """A case's due waiting timers with its incident's status, if any (built once: see `_advance_case`)."""
     from engine.supervision.models import TimerIncident
 
-    case = instances.try_lock_case(unit, case_id)
-    if case is None:  # another sweep or a request holds the case; what is still due fires next sweep
-        return False
-    found = unit.session.execute(  # with the case's incident, if any: resolved below only if there is one
+    return (
         select(TimerRow, TimerIncident.status)
         .outerjoin(TimerIncident, TimerIncident.case_id == TimerRow.case_id)
-        .where(TimerRow.case_id == case_id, TimerRow.status == "waiting", TimerRow.due_at <= unit.now)
+        .where(TimerRow.case_id == bindparam("case_id"), TimerRow.status == "waiting", TimerRow.due_at <= bindparam("now"))
         .with_for_update(of=TimerRow, skip_locked=True)
-    ).all()
+    )
+
+
+_DUE_OF_CASE = _due_of_case()
+
+
+def _advance_case(unit: Unit, case_id: int, worker: str) -> bool:
+    from engine.supervision import incidents
+
+    case = instances.try_lock_for_step(unit, case_id)
+    if case is None:  # another sweep or a request holds the case; what is still due fires next sweep
+        return False
+    found = unit.session.execute(_DUE_OF_CASE, {"case_id": case_id, "now": unit.now}).all()
     if not found:  # another worker fired them while we waited for the lock
         return False
     due = [row for row, _ in found]

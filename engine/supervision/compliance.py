@@ -15,9 +15,10 @@ import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
-from sqlalchemy import and_, event, select
+from sqlalchemy import and_, bindparam, event, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -54,20 +55,94 @@ class Step:
     data: dict[str, Any]
 
 
-@dataclass
-class Facts:
-    """What the rules may look at, read once per case."""
+def _by_case(query: Any) -> Any:
+    """A query of one case's rows built once (its parameter bound per call): building a select costs
+    more Python than running it, and the rules run on every step."""
+    return query.params  # called with case_id=...
 
-    case: Case
-    now: datetime
-    process_id: str
-    matter_known: bool
-    competent: bool
-    officers: list[User]
-    tasks: list[TaskRow]
-    timers: list[TimerRow]
-    steps: dict[str, list[Step]] = field(default_factory=dict)  # bpmn_id -> completions, oldest first
-    events: list[AuditEvent] = field(default_factory=list)  # every other audit event
+
+# Rows, not ORM objects: the rules only read them (attribute names are the column names).
+_users, _case_officers = User.__table__, CaseOfficer.__table__
+_OFFICERS = _by_case(
+    select(_users).join(_case_officers, _case_officers.c.user_id == _users.c.id).where(_case_officers.c.case_id == bindparam("case_id"))
+)
+_TASKS = _by_case(select(TaskRow.__table__).where(TaskRow.__table__.c.case_id == bindparam("case_id")))
+_TIMERS = _by_case(select(TimerRow.__table__).where(TimerRow.__table__.c.case_id == bindparam("case_id")))
+_TRAIL = _by_case(select(AuditEvent).where(AuditEvent.case_id == bindparam("case_id")).order_by(AuditEvent.at, AuditEvent.id))
+_CONTEXT = _by_case(
+    select(ProcessDefinition.process_id, Matter.code, AgencyMatter.agency_id)
+    .select_from(Case)
+    .join(ProcessDefinition, ProcessDefinition.id == Case.definition_id)
+    .outerjoin(Matter, Matter.code == Case.matter_code)
+    .outerjoin(AgencyMatter, and_(AgencyMatter.agency_id == Case.agency_id, AgencyMatter.matter_code == Case.matter_code))
+    .where(Case.id == bindparam("case_id"))
+)
+_ALERTS = ComplianceAlert.__table__
+_NEW_ALERT = {  # one alert per (rule, case, subject): an alert already raised stays as it is
+    dialect: insert(_ALERTS).on_conflict_do_nothing(index_elements=["rule", "case_id", "subject"])
+    for dialect, insert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
+
+
+class Facts:
+    """What the rules may look at, read once per case and only when a rule asks for it: a fired timer's
+    rule reads the case's timers and officers, not its audit trail."""
+
+    def __init__(self, unit: Unit, case: Case) -> None:
+        self._session = unit.session
+        self.case, self.now = case, unit.now
+
+    def _rows(self, query: Any) -> list[Any]:
+        return list(self._session.execute(query(case_id=self.case.id)))
+
+    @cached_property
+    def _context(self) -> tuple[str, bool, bool]:
+        process_id, matter_code, competent_agency = self._session.execute(_CONTEXT(case_id=self.case.id)).one()
+        return process_id, matter_code is not None, competent_agency is not None
+
+    @property
+    def process_id(self) -> str:
+        return self._context[0]
+
+    @property
+    def matter_known(self) -> bool:
+        return self._context[1]
+
+    @property
+    def competent(self) -> bool:
+        return self._context[2]
+
+    @cached_property
+    def officers(self) -> list[Any]:  # rows of users
+        return self._rows(_OFFICERS)
+
+    @cached_property
+    def tasks(self) -> list[Any]:  # rows of tasks
+        return self._rows(_TASKS)
+
+    @cached_property
+    def timers(self) -> list[Any]:  # rows of timers
+        return self._rows(_TIMERS)
+
+    @cached_property
+    def _trail(self) -> tuple[dict[str, list[Step]], list[AuditEvent]]:
+        steps: dict[str, list[Step]] = {}  # bpmn_id -> completions, oldest first
+        events: list[AuditEvent] = []  # every other audit event
+        for e in self._session.scalars(_TRAIL(case_id=self.case.id)):
+            if e.action == "task.completed":
+                d = e.detail or {}
+                steps.setdefault(d.get("bpmn_id"), []).append(Step(d.get("task_id"), e.at, e.actor_id, d.get("data") or {}))
+            else:
+                events.append(e)
+        return steps, events
+
+    @property
+    def steps(self) -> dict[str, list[Step]]:
+        return self._trail[0]
+
+    @property
+    def events(self) -> list[AuditEvent]:
+        return self._trail[1]
 
     def done(self, bpmn_id: str, before: datetime | None = None) -> list[Step]:
         return [s for s in self.steps.get(bpmn_id, []) if before is None or s.at <= before]
@@ -104,6 +179,10 @@ class Rule:
     severity: str
     basis: str
     check: Callable[[Facts], Iterator[Violation]]
+    # What can change the rule's outcome besides a completed step or added evidence (which run every rule):
+    # "timers" (a timer fired) and "tasks" (a fired timer changed the tasks: an interrupting one cancels
+    # the task it guards). A transaction that only fired timers runs just the rules watching what it changed.
+    watches: frozenset[str] = frozenset()
 
 
 # -- the rules ----------------------------------------------------------------------------------------------
@@ -152,11 +231,12 @@ def _hearing_not_held(f: Facts) -> Iterator[Violation]:
 
 
 def _service_not_recorded(f: Facts) -> Iterator[Violation]:
+    if any(t.bpmn_id == "serve_decision" and t.state == "ready" for t in f.tasks):
+        return  # service is waiting to be recorded
     decided = f.last("decide")
     if decided is None or decided.data.get("decision") == "transfer" or f.done("serve_decision"):
         return
-    if not any(t.bpmn_id == "serve_decision" and t.state == "ready" for t in f.tasks):
-        yield Violation(f"task:{decided.task_id}", "行政处罚决定书未记录送达", decided.actor_id)
+    yield Violation(f"task:{decided.task_id}", "行政处罚决定书未记录送达", decided.actor_id)
 
 
 def _fine_of(data: dict[str, Any]) -> Any:
@@ -222,17 +302,19 @@ RULES = [
     Rule("matter_outside_catalogue", "事项不在目录或超越职权", "high",
          "《广东省人民政府办公厅关于推进广东省行政执法信息平台和行政执法监督网络平台建设的指导意见》（2019-170）三(5)：未纳入目录管理系统的执法事项不得实施",
          _outside_catalogue),
-    Rule("uncertified_officers", "调查取证不足两名持证人员", "high", "行政处罚法第四十二条、第五十五条", _uncertified_officers),
+    Rule("uncertified_officers", "调查取证不足两名持证人员", "high", "行政处罚法第四十二条、第五十五条", _uncertified_officers,
+         frozenset({"tasks"})),
     Rule("decision_without_prior_notice", "未经告知作出处罚决定", "high", "行政处罚法第四十四条、第四十五条、第六十二条", _no_prior_notice),
     Rule("major_case_without_legal_review", "重大案件未经法制审核", "high",
          "行政处罚法第五十八条；市场监督管理行政处罚程序规定第五十条至第五十一条", _major_without_legal_review),
     Rule("hearing_not_held", "要求听证未举行", "high", "行政处罚法第六十三条、第六十四条", _hearing_not_held),
     Rule("service_not_recorded", "决定书未记录送达", "medium",
-         "行政处罚法第六十一条；市场监督管理行政处罚程序规定第八十一条至第八十三条", _service_not_recorded),
+         "行政处罚法第六十一条；市场监督管理行政处罚程序规定第八十一条至第八十三条", _service_not_recorded,
+         frozenset({"tasks"})),
     Rule("discretion_deviation_unexplained", "超出裁量基准未说明理由", "medium",
          "行政处罚法第三十四条；《广东省规范行政处罚自由裁量权规定》", _discretion_unexplained),
     Rule("simplified_above_threshold", "简易程序超过限额", "high", settings()["simplified_procedure"]["basis"], _simplified_above_threshold),
-    Rule("deadline_overdue", "法定期限届满", "medium", "见期限的法定依据", _deadline_overdue),
+    Rule("deadline_overdue", "法定期限届满", "medium", "见期限的法定依据", _deadline_overdue, frozenset({"timers"})),
     Rule("evidence_after_decision", "决定后补充证据", "medium", "行政处罚法第四十七条（执法全过程记录）", _evidence_after_decision),
 ]
 RULES_BY_ID = {r.id: r for r in RULES}
@@ -248,29 +330,50 @@ TRIGGER_FIELDS = ("fine_amount", "proposed_fine_amount", "discretion_band", "is_
 @dataclass
 class _Pending:
     unit: Unit
-    cases: set[int] = field(default_factory=set)
-    relevant: set[int] = field(default_factory=set)  # cases whose new audit events can break a rule
+    cases: dict[int, Case] = field(default_factory=dict)  # held: the session keeps loaded objects weakly
+    changed: dict[int, set[str]] = field(default_factory=dict)  # case -> what its new audit events changed
+    tasks_changed: set[int] = field(default_factory=set)  # cases whose task projections the transaction wrote
 
 
-def after_save(unit: Unit, case: Case) -> None:
+def after_save(unit: Unit, case: Case, *, tasks_changed: bool = True) -> None:
     """The hook in the save path: mark the case; its rules run once, just before the unit commits, if
-    what the transaction recorded on it (its audit events) can break a rule; otherwise nothing is read."""
+    what the transaction recorded on it (its audit events) can break a rule; otherwise nothing is read.
+    `tasks_changed`: whether the save wrote any of the case's task rows."""
     if is_supervision(case):  # a supervision matter is not an enforcement case: no rule is about it
         return
     pending = unit.session.info.get(PENDING)
     if pending is None:
         pending = unit.session.info[PENDING] = _Pending(unit)
-    pending.cases.add(case.id)
+    pending.cases[case.id] = case
+    if tasks_changed:
+        pending.tasks_changed.add(case.id)
+
+
+def changes(action: str, detail: dict[str, Any]) -> frozenset[str]:
+    """What an audit event changed that a rule reads: "steps" (a step a rule reads), "events" (evidence),
+    "timers" (a fired timer); nothing for any other event."""
+    if action == "timer.fired":
+        return frozenset({"timers"})
+    if action.startswith("evidence."):
+        return frozenset({"events"})
+    if action != "task.completed":
+        return frozenset()
+    data = detail.get("data") or {}
+    read = detail.get("bpmn_id") in TRIGGER_STEPS or any(key in data for key in TRIGGER_FIELDS)
+    return frozenset({"steps"}) if read else frozenset()
 
 
 def triggers(action: str, detail: dict[str, Any]) -> bool:
     """Whether an audit event can change a rule's outcome (a step a rule reads, a fired timer, evidence)."""
-    if action == "timer.fired" or action.startswith("evidence."):
-        return True
-    if action != "task.completed":
-        return False
-    data = detail.get("data") or {}
-    return detail.get("bpmn_id") in TRIGGER_STEPS or any(key in data for key in TRIGGER_FIELDS)
+    return bool(changes(action, detail))
+
+
+def rules_for(changed: set[str]) -> list[Rule]:
+    """The rules a transaction's changes can break: all of them after a step or evidence; after timers
+    fired and nothing else, those watching timers (and tasks, when the firing changed tasks)."""
+    if changed - {"timers", "tasks"}:
+        return RULES
+    return [rule for rule in RULES if rule.watches & changed]
 
 
 @event.listens_for(Session, "before_flush")
@@ -282,11 +385,16 @@ def _before_flush(session: Session, _context: Any, _instances: Any) -> None:
 
 def _note(pending: _Pending, session: Session) -> None:
     for obj in session.new:
-        if isinstance(obj, AuditEvent) and obj.case_id is not None and triggers(obj.action, obj.detail or {}):
-            pending.relevant.add(obj.case_id)
+        if isinstance(obj, AuditEvent) and obj.case_id is not None:
+            _mark(pending, obj.case_id, changes(obj.action, obj.detail or {}))
     for row in writes_of(session).inserted(AuditEvent.__table__):  # events queued by audit.record
-        if row["case_id"] is not None and triggers(row["action"], row["detail"] or {}):
-            pending.relevant.add(row["case_id"])
+        if row["case_id"] is not None:
+            _mark(pending, row["case_id"], changes(row["action"], row["detail"] or {}))
+
+
+def _mark(pending: _Pending, case_id: int, changed: frozenset[str]) -> None:
+    if changed:
+        pending.changed.setdefault(case_id, set()).update(changed)
 
 
 @event.listens_for(Session, "before_commit")
@@ -295,35 +403,37 @@ def _before_commit(session: Session) -> None:
     if pending is None:
         return
     _note(pending, session)
-    for case_id in sorted(pending.cases & pending.relevant):
-        evaluate_case(pending.unit, case_id)
+    for case_id in sorted(pending.cases.keys() & pending.changed.keys()):
+        changed = pending.changed[case_id] | ({"tasks"} if case_id in pending.tasks_changed else set())
+        evaluate_case(pending.unit, case_id, rules_for(changed), case=pending.cases[case_id])
 
 
-def evaluate_case(unit: Unit, case_id: int) -> list[tuple[str, str]]:
-    """Run every rule on one case; store the alerts that are new and return their (rule, subject).
+def evaluate_case(unit: Unit, case_id: int, rules: list[Rule] | None = None, *, case: Case | None = None) -> list[tuple[str, str]]:
+    """Run the rules (every rule unless named) on one case; store the alerts that are new and return
+    their (rule, subject).
 
     Inserted with ON CONFLICT DO NOTHING on (rule, case, subject): an on-demand run and a step of the
     same case may race without locking the case and without failing either."""
-    facts = _facts(unit, case_id)
-    if facts is None:
+    rules = RULES if rules is None else rules
+    case = case if case is not None else unit.session.get(Case, case_id)
+    if case is None or not rules:
         return []
-    known = {(r, s) for r, s in unit.session.execute(
-        select(ComplianceAlert.rule, ComplianceAlert.subject).where(ComplianceAlert.case_id == case_id)
-    )}
-    new = []
-    for rule in RULES:
-        for v in _checked(rule, facts):
-            if (rule.id, v.subject) in known:
-                continue
-            known.add((rule.id, v.subject))
-            insert = pg_insert if unit.session.bind.dialect.name == "postgresql" else sqlite_insert
-            result = unit.session.execute(insert(ComplianceAlert).values(
-                rule=rule.id, case_id=case_id, agency_id=facts.case.agency_id, officer_id=v.officer_id or facts.first_officer,
-                subject=v.subject, severity=rule.severity, basis=v.basis or rule.basis, message=v.message,
-                detected_at=facts.now, status="open", detail=v.detail,
-            ).on_conflict_do_nothing(index_elements=["rule", "case_id", "subject"]))
-            if result.rowcount:
-                new.append((rule.id, v.subject))
+    facts = Facts(unit, case)
+    found = [(rule, v) for rule in rules for v in _checked(rule, facts)]
+    statement = _NEW_ALERT[unit.session.bind.dialect.name]
+    new, seen = [], set()
+    for rule, v in found:
+        if (rule.id, v.subject) in seen:
+            continue
+        seen.add((rule.id, v.subject))
+        result = unit.session.execute(statement, {
+            "rule": rule.id, "case_id": case_id, "agency_id": facts.case.agency_id,
+            "officer_id": v.officer_id or facts.first_officer, "subject": v.subject, "severity": rule.severity,
+            "basis": v.basis or rule.basis, "message": v.message, "detected_at": facts.now, "status": "open",
+            "detail": v.detail,
+        })
+        if result.rowcount:
+            new.append((rule.id, v.subject))
     return new
 
 
@@ -334,31 +444,6 @@ def _checked(rule: Rule, facts: Facts) -> list[Violation]:
     except Exception:  # the case is checked again at its next step or on demand
         log.exception("compliance rule %s failed on case %s", rule.id, facts.case.id)
         return []
-
-
-def _facts(unit: Unit, case_id: int) -> Facts | None:
-    s = unit.session
-    found = s.execute(
-        select(Case, ProcessDefinition.process_id, Matter.code, AgencyMatter.agency_id)
-        .join(ProcessDefinition, ProcessDefinition.id == Case.definition_id)
-        .outerjoin(Matter, Matter.code == Case.matter_code)
-        .outerjoin(AgencyMatter, and_(AgencyMatter.agency_id == Case.agency_id, AgencyMatter.matter_code == Case.matter_code))
-        .where(Case.id == case_id)
-    ).first()
-    if found is None:
-        return None
-    case, process_id, matter_code, competent_agency = found
-    officers = list(s.scalars(select(User).join(CaseOfficer, CaseOfficer.user_id == User.id).where(CaseOfficer.case_id == case_id)))
-    tasks = list(s.scalars(select(TaskRow).where(TaskRow.case_id == case_id)))
-    timers = list(s.scalars(select(TimerRow).where(TimerRow.case_id == case_id)))
-    facts = Facts(case, unit.now, process_id, matter_code is not None, competent_agency is not None, officers, tasks, timers)
-    for e in s.scalars(select(AuditEvent).where(AuditEvent.case_id == case_id).order_by(AuditEvent.at, AuditEvent.id)):
-        if e.action == "task.completed":
-            d = e.detail or {}
-            facts.steps.setdefault(d.get("bpmn_id"), []).append(Step(d.get("task_id"), e.at, e.actor_id, d.get("data") or {}))
-        else:
-            facts.events.append(e)
-    return facts
 
 
 def evaluate_scope(unit: Unit, agency_id: int | None = None) -> int:

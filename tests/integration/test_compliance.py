@@ -199,3 +199,84 @@ def test_only_steps_the_rules_read_trigger_an_evaluation() -> None:
     assert compliance.triggers("timer.fired", {}) and compliance.triggers("evidence.added", {})
     assert not compliance.triggers("task.completed", {"bpmn_id": "approve_filing", "data": {"filing_decision": "file"}})
     assert not compliance.triggers("task.claimed", {"bpmn_id": "decide"})
+
+
+def test_a_fired_timer_runs_only_the_rules_watching_timers_and_tasks() -> None:
+    by_id = {rule.id: rule for rule in compliance.rules_for({"timers"})}
+    assert set(by_id) == {"deadline_overdue"}
+    assert {r.id for r in compliance.rules_for({"timers", "tasks"})} == {"deadline_overdue", "uncertified_officers", "service_not_recorded"}
+    assert compliance.rules_for({"steps"}) == compliance.RULES and compliance.rules_for({"timers", "events"}) == compliance.RULES
+    assert compliance.changes("timer.fired", {}) == {"timers"} and compliance.changes("task.claimed", {}) == frozenset()
+
+
+# A decision whose service task is guarded by an interrupting limit: when it runs out, the task is cancelled
+# and the decision has no service recorded and none waiting. The sweep itself must raise the alert.
+SERVICE_CUT = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+    xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="service_cut_defs" targetNamespace="https://zhifa.example/tests">
+  <bpmn:process id="service_cut" name="送达期限中断" isExecutable="true">
+    <bpmn:laneSet id="lanes"><bpmn:lane id="lane_officer" name="officer"><bpmn:flowNodeRef>serve_decision</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>
+    <bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="serve_decision" name="送达决定书">
+      <bpmn:extensionElements><spiffworkflow:properties>
+        <spiffworkflow:property name="formJsonSchemaFilename" value="bench_step.schema.json" />
+      </spiffworkflow:properties></bpmn:extensionElements>
+      <bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing>
+    </bpmn:userTask>
+    <bpmn:boundaryEvent id="serve_limit" name="送达期限" cancelActivity="true" attachedToRef="serve_decision">
+      <bpmn:extensionElements><spiffworkflow:properties>
+        <spiffworkflow:property name="legal_basis" value="行政处罚法第六十一条" />
+        <spiffworkflow:property name="limit" value="7 working_days" />
+        <spiffworkflow:property name="kind" value="deadline" />
+      </spiffworkflow:properties></bpmn:extensionElements>
+      <bpmn:outgoing>f_late</bpmn:outgoing>
+      <bpmn:timerEventDefinition id="serve_limit_def"><bpmn:timeDuration>"PT3600S"</bpmn:timeDuration></bpmn:timerEventDefinition>
+    </bpmn:boundaryEvent>
+    <bpmn:endEvent id="late_end"><bpmn:incoming>f_late</bpmn:incoming></bpmn:endEvent>
+    <bpmn:endEvent id="end"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="serve_decision" />
+    <bpmn:sequenceFlow id="f2" sourceRef="serve_decision" targetRef="end" />
+    <bpmn:sequenceFlow id="f_late" sourceRef="serve_limit" targetRef="late_end" />
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+@pytest.fixture
+def service_cut_matter(core: Core):  # type: ignore[no-untyped-def]
+    from engine import definitions
+    from engine.models import Agency, DefinitionFile, Matter, ProcessDefinition
+    from engine.settings import PROJECT_ROOT
+    from tests.conftest import empty_case_tables
+
+    with core.unit() as unit:
+        seeded = unit.session.scalar(select(ProcessDefinition.id).order_by(ProcessDefinition.id.desc()).limit(1))
+        form = (PROJECT_ROOT / "bench" / "timer_processes" / "bench_step.schema.json").read_bytes()
+        definitions.deploy_files(unit, {"service_cut.bpmn": SERVICE_CUT.encode(), "bench_step.schema.json": form})
+        unit.session.add(Matter(code="TEST-SERVICE-CUT", name="送达期限中断测试事项", category="punishment", legal_basis="-",
+                                penalty_basis=None, process_id="service_cut", domain="test"))
+        unit.session.flush()
+        agency_id = unit.session.scalar(select(Agency.id).join(User, User.agency_id == Agency.id).where(User.username == "officer1"))
+        unit.session.add(AgencyMatter(agency_id=agency_id, matter_code="TEST-SERVICE-CUT"))
+    yield "TEST-SERVICE-CUT"
+    with core.db.transaction() as session:
+        empty_case_tables(session)
+        session.execute(delete(AgencyMatter).where(AgencyMatter.matter_code == "TEST-SERVICE-CUT"))
+        session.execute(delete(Matter).where(Matter.code == "TEST-SERVICE-CUT"))
+        session.execute(delete(DefinitionFile).where(DefinitionFile.definition_id > seeded))
+        session.execute(delete(ProcessDefinition).where(ProcessDefinition.id > seeded))
+
+
+def test_a_timer_that_cancels_the_service_task_raises_service_not_recorded(core: Core, service_cut_matter: str) -> None:
+    case_id = open_demo_case(core, service_cut_matter, PARTY, "送达期限中断")
+    record_step(core, case_id, "decide", STEP_DATA["decide"])  # decided; the service task is waiting
+    assert "service_not_recorded" not in alerts(core, case_id)
+    core.clock.advance(hours=2)
+    assert run_due(core) == 1
+    with core.unit() as unit:
+        state = unit.session.scalar(select(TaskRow.state).where(TaskRow.case_id == case_id, TaskRow.bpmn_id == "serve_decision"))
+    assert state == "cancelled"
+    found = alerts(core, case_id)  # raised by the sweep's transaction, not by an on-demand run
+    # (an interrupting limit that runs out ends the step: it is not itself an overdue deadline)
+    assert set(found) == {"service_not_recorded"}
+    assert found["service_not_recorded"].basis.startswith("行政处罚法第六十一条")
