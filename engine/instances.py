@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, exists, select
 
 from engine import definitions, prepared
 from engine.core import Unit
@@ -31,12 +31,13 @@ def try_lock_case(unit: Unit, case_id: int) -> Case | None:
     return unit.session.scalar(select(Case).where(Case.id == case_id).with_for_update(skip_locked=True))
 
 
-def try_lock_for_step(unit: Unit, case_id: int) -> Case | None:
-    """`try_lock_case` that also reads (and locks) the case's workflow state in the same statement,
-    held for `load`: the timer sweep's first statement per case. None when another transaction holds
-    the case, or the case has no workflow."""
-    statement = _LOCKED_FOR_STEP.statement(unit.session.connection())
-    found = unit.session.execute(statement, {"case_id": case_id}).first()
+def try_lock_due(unit: Unit, case_id: int) -> Case | None:
+    """The timer sweep's first statement per case: `try_lock_case` if the case still has a waiting timer
+    due by the unit's clock, reading (and locking) its workflow state in the same statement, held for
+    `load`. None when another transaction holds the case or nothing of it is due any more (another
+    process fired it): then nothing is locked and no state is read."""
+    statement = _LOCKED_DUE.statement(unit.session.connection())
+    found = unit.session.execute(statement, {"case_id": case_id, "now": unit.now}).first()
     if found is None:
         return None
     hold(unit, found[0].id, *found[1:])
@@ -126,11 +127,13 @@ def save(unit: Unit, case: Case, instance: Instance, *, completed_by: int | None
     compliance.after_save(unit, case, tasks_changed=tasks_changed)
 
 
-_LOCKED_FOR_STEP = prepared.Query(  # built once, prepared on PostgreSQL
+_LOCKED_DUE = prepared.Query(  # built once, prepared on PostgreSQL
     select(Case, _STATE.c.definition_id, _STATE.c.serializer_version, _STATE.c.state, _STATE.c.projected)
     .select_from(Case)
     .join(_STATE, _STATE.c.case_id == Case.id)
-    .where(Case.id == bindparam("case_id"))
+    .where(Case.id == bindparam("case_id"), exists().where(
+        TimerRow.case_id == Case.id, TimerRow.status == "waiting", TimerRow.due_at <= bindparam("now"),
+    ))
     .with_for_update(of=[Case.__table__, _STATE], skip_locked=True),
     orm=True,
 )

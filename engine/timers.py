@@ -270,8 +270,8 @@ _DUE_OF_CASE = _due_of_case()
 def _advance_case(unit: Unit, case_id: int, worker: str) -> bool:
     from engine.supervision import incidents
 
-    case = instances.try_lock_for_step(unit, case_id)
-    if case is None:  # another sweep or a request holds the case; what is still due fires next sweep
+    case = instances.try_lock_due(unit, case_id)
+    if case is None:  # another sweep or a request holds the case (what is still due fires next sweep), or it fired
         return False
     found = unit.session.execute(_DUE_OF_CASE, {"case_id": case_id, "now": unit.now}).all()
     if not found:  # another worker fired them while we waited for the lock
