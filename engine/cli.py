@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 from pathlib import Path
 
@@ -68,11 +69,13 @@ def seed_demo() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-def serve(host: str, port: int) -> None:
-    """Serve the API and run the timer sweep periodically."""
+@click.option("--workers", type=click.IntRange(min=1), help="Worker processes (default ZHIFA_WEB_WORKERS, 2).")
+@click.option("--threads", type=click.IntRange(min=1), help="Threads per worker (default ZHIFA_WEB_THREADS, 4).")
+def serve(host: str, port: int, workers: int | None, threads: int | None) -> None:
+    """Serve the API and pages (gunicorn worker processes) and fire timers in a timer process."""
     from engine.server import run
 
-    run(_core(), host, port)
+    run(_core(), host, port, workers=workers, threads=threads)
 
 
 @main.command()
@@ -114,7 +117,15 @@ def timers_run(once: bool) -> None:
         advanced = catch_up(core)
         click.echo(f"fired timers in {advanced} case(s)")
         return
-    run_scheduler_forever(core)
+    signal.signal(signal.SIGTERM, _interrupt)  # stopped by a service manager: as Ctrl-C, cleanly
+    try:
+        run_scheduler_forever(core)  # the timer loop is asked to stop and given a minute (TimerLoop.stop)
+    except KeyboardInterrupt:
+        click.echo("timer process stopped", err=True)
+
+
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 @main.group()

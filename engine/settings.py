@@ -40,6 +40,8 @@ class Settings:
     # ZHIFA_TIMER_POLL_SECONDS: the timer process sleeps until the next timer falls due, at most this long
     # (0: no such loop; only the sweep every ZHIFA_TIMER_SWEEP_SECONDS)
     timer_poll_seconds: float = 1.0
+    web_workers: int = 2  # ZHIFA_WEB_WORKERS: `zhifa serve`'s worker processes (about one per core)
+    web_threads: int = 4  # ZHIFA_WEB_THREADS: threads per worker process
 
     @property
     def is_sqlite(self) -> bool:
@@ -73,6 +75,8 @@ def from_env(env: dict[str, str] | None = None) -> Settings:
         public_base_url=_base_url(env.get("ZHIFA_PUBLIC_BASE_URL") or "http://127.0.0.1:8000"),
         public_rate_store=_choice(env, "ZHIFA_PUBLIC_RATE_STORE", ("database", "memory")),
         timer_poll_seconds=float(env.get("ZHIFA_TIMER_POLL_SECONDS", 1.0)),
+        web_workers=_positive(env, "ZHIFA_WEB_WORKERS", 2),
+        web_threads=_positive(env, "ZHIFA_WEB_THREADS", 4),
     )
 
 
@@ -106,3 +110,12 @@ def _choice(env: dict[str, str], name: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ValueError(f"{name} must be one of {', '.join(choices)}, not {env.get(name)!r}")
     return value
+
+
+def _positive(env: dict[str, str], name: str, default: int) -> int:
+    raw = (env.get(name) or "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(f"{name} must be a whole number of at least 1, not {raw!r}")
+    return int(raw)
