@@ -202,21 +202,31 @@ def scope_filter(unit: Unit) -> list[Any]:
 def case_view(unit: Unit, case: Case) -> CaseView:
     agency = unit.session.get(Agency, case.agency_id)
     matter = competent_matter(unit, None, case.matter_code)
-    officers = unit.session.execute(
-        select(User.id, User.username, User.name).join(CaseOfficer, CaseOfficer.user_id == User.id)
-        .where(CaseOfficer.case_id == case.id).order_by(User.id)
-    ).all()
-    tasks = unit.session.scalars(select(TaskRow).where(TaskRow.case_id == case.id).order_by(TaskRow.created_at, TaskRow.id))
-    timers = unit.session.scalars(select(TimerRow).where(TimerRow.case_id == case.id).order_by(TimerRow.due_at))
+    officers = unit.session.execute(_CASE_OFFICERS, {"case_id": case.id}).all()
+    tasks = unit.session.execute(_CASE_TASKS, {"case_id": case.id})  # rows: what the page of a case shows
+    timers = unit.session.execute(_CASE_TIMERS, {"case_id": case.id})
     return CaseView(
         id=case.id, number=case.number, matter=matter,
         agency={"id": agency.id, "name": agency.name, "abbreviation": agency.abbreviation},
         party=case.party, summary=case.summary, status=case.status, outcome=case.outcome,
         officers=[{"id": i, "username": u, "name": n} for i, u, n in officers],
         opened_at=case.opened_at, closed_at=case.closed_at, definition_id=case.definition_id,
-        tasks=[CaseTask(t.id, t.name, t.bpmn_id, t.lane, t.state, t.due_at, t.created_at, t.completed_at) for t in tasks],
+        tasks=[CaseTask(*t) for t in tasks],
         timers=[timer_view(t, case.number, unit.now) for t in timers],
     )
+
+
+# A case's page, read on every completion's answer: statements built once, rows rather than ORM objects.
+_CASE_OFFICERS = (
+    select(User.id, User.username, User.name).join(CaseOfficer, CaseOfficer.user_id == User.id)
+    .where(CaseOfficer.case_id == bindparam("case_id")).order_by(User.id)
+)
+_CASE_TASKS = (
+    select(TaskRow.id, TaskRow.name, TaskRow.bpmn_id, TaskRow.lane, TaskRow.state, TaskRow.due_at, TaskRow.created_at,
+           TaskRow.completed_at)
+    .where(TaskRow.case_id == bindparam("case_id")).order_by(TaskRow.created_at, TaskRow.id)
+)
+_CASE_TIMERS = select(TimerRow.__table__).where(TimerRow.__table__.c.case_id == bindparam("case_id")).order_by(TimerRow.__table__.c.due_at)
 
 
 def _summary(case: Case, agency: Agency) -> dict[str, Any]:
