@@ -104,6 +104,10 @@ def issue(unit: Unit, case_id: int, *, task_id: Any = None, template: Any = None
         "document_id": row.id, "number": number, "title": final.title, "template": source.name,
         "task_id": row.task_id, "sha256": row.sha256, "docx_sha256": row.docx_sha256,
     }, case=case)
+    if source.task is not None:  # a decision's public record carries its document's number
+        from engine.publicity import publications
+
+        publications.after_document_issued(unit, case, source.data, final.doc_type, number)
     return _view(unit, row, case.number)
 
 

@@ -75,6 +75,19 @@ def after_task_completed(unit: Unit, case: Case, data: dict[str, Any], instance:
     schedule_decision(unit, case, data)
 
 
+def after_document_issued(unit: Unit, case: Case, task_data: dict[str, Any], doc_type: str, number: str) -> None:
+    """Hook of `documents.issue`: a punishment decision that gave no document number of its own is
+    scheduled for publication when its 行政处罚决定书 is issued, under that document's number (Zhifa numbers
+    documents gaplessly as it issues them; a number typed into the decision form is for a decision numbered
+    outside Zhifa, and is published from the completed step as before)."""
+    if (doc_type != "punishment_decision" or task_data.get("decision") != "punish"
+            or task_data.get("decision_document_number") or not task_data.get("decided_at")):
+        return
+    if any(task.data.get("renotice_required") for task in instances.load(unit, case).ready_tasks()):
+        return  # heavier than notified: the case goes back to a new prior notice (APL Art. 45(2), 62)
+    schedule_decision(unit, case, {**task_data, "decision_document_number": number})
+
+
 def schedule_decision(unit: Unit, case: Case, decision: dict[str, Any]) -> Publication | None:
     """Write the frozen, masked record of a punishment decision, due by the sector's D3 period."""
     number = str(decision["decision_document_number"]).strip()

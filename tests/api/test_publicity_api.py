@@ -73,3 +73,28 @@ def test_webhooks_over_http(login: Any, http: Any) -> None:
     assert admin.post("/api/v1/webhooks", json={"name": "x", "url": "javascript:alert(1)"}).status_code == 422
     assert login("officer1").post("/api/v1/webhooks", json={"name": "x", "url": "https://example.org"}).status_code == 403
     assert http.post("/api/v1/webhooks", json={}).status_code == 401
+
+
+def test_a_decision_without_a_typed_number_is_published_under_its_issued_documents_number(
+    http: Any, login: Any, core: Core,
+) -> None:
+    officer, head, reviewer = login("officer1"), login("head1"), login("reviewer1")
+    by_lane = {"officer": officer, "agency_head": head, "legal_reviewer": reviewer}
+    case = open_case(core, officer, ("officer1", "officer2"), "440201003001", COMPANY, "投诉：未明码标价")
+    for bpmn_id in TO_DECISION:
+        lane = next(t["lane"] for t in officer.get(f"/api/v1/tasks?case_id={case['id']}&state=ready").get_json()["items"])
+        data = {k: v for k, v in STEP_DATA[bpmn_id].items() if k != "decision_document_number"}  # left to Zhifa
+        by_lane[lane].complete(case["id"], bpmn_id, data)
+    assert head.get(f"/api/v1/publications?case_id={case['id']}").get_json()["items"] == []  # no number yet
+
+    decide = next(t["id"] for t in officer.get(f"/api/v1/tasks?case_id={case['id']}&state=completed").get_json()["items"]
+                  if t["bpmn_id"] == "decide")
+    issued = officer.post(f"/api/v1/cases/{case['id']}/documents", json={"task_id": decide})
+    assert issued.status_code == 201, issued.get_json()
+    number = issued.get_json()["number"]
+    assert number.startswith("穗天市监罚〔2026〕")
+    [row] = head.get(f"/api/v1/publications?case_id={case['id']}").get_json()["items"]
+    assert row["status"] == "scheduled" and row["number"] == number
+    sweep(core)
+    [public] = http.get("/api/v1/public/decisions?credit_code=91350100M000100Y43").get_json()["items"]
+    assert public["number"] == number  # the public record and the document carry one number
