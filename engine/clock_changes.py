@@ -15,18 +15,21 @@ from typing import Any
 from sqlalchemy import update
 
 from engine import audit, instances
+from engine import calendar as legal_calendar
 from engine.case_clock import (
     APPROVAL_PROPERTY,
     MESSAGE,
     Applied,
+    ClockRules,
     apply_approved,
+    changeable_timers,
     check_approval,
     check_request,
 )
 from engine.cases import check_visible
 from engine.clock import CHINA_TZ
 from engine.core import Unit
-from engine.errors import Conflict, Forbidden
+from engine.errors import Conflict, Forbidden, InvalidInput
 from engine.models import Case, CaseOfficer, TimerRow
 
 
@@ -77,13 +80,69 @@ def after_completion(unit: Unit, case: Case, instance: Any, task: Any) -> Applie
                                                     "opinion": task.data.get("clock_opinion")}, case=case)
         return None
     applied = apply_approved(unit.calendar, instance, request, task.data, unit.now.astimezone(CHINA_TZ).date())
+    _record(unit, case, task, request, applied, "clock change approved")
+    return applied
+
+
+# A step whose own time the law excludes from the running limits (the hearing, SAMR-Proc Art. 64) carries
+# these properties: the ground (one of the timers' `exclusions`), and the fields of its data that give the
+# excluded period's first and last day (the first field present wins).
+EXCLUSION_PROPERTY = "clockExclusion"
+EXCLUSION_FROM = "clockExclusionFrom"
+EXCLUSION_TO = "clockExclusionTo"
+
+
+def after_excluded_step(unit: Unit, case: Case, instance: Any, task: Any) -> list[Applied]:
+    """Called by `tasks.complete` for every completed task; acts on steps with `clockExclusion`: their
+    period is taken out of every running limit whose `exclusions` name that ground, as an approved
+    exclusion would (no approval: the law excludes it, nobody decides it). A period that cannot be
+    excluded (it overlaps one already excluded, say) is recorded as not applied; an officer can still
+    ask for the change."""
+    ground = (task.properties.get(EXCLUSION_PROPERTY) or "").strip()
+    if not ground:
+        return []
+    first = _day_of(task.data, task.properties.get(EXCLUSION_FROM))
+    last = _day_of(task.data, task.properties.get(EXCLUSION_TO))
+    today = unit.now.astimezone(CHINA_TZ).date()
+    applied = []
+    for view in changeable_timers(instance):
+        rules = ClockRules.of(view)
+        if ground not in rules.exclusions or not rules.allows("exclude"):
+            continue
+        request = {"timer": view.bpmn_id, "kind": "exclude", "ground": ground, "from": first, "to": last,
+                   "reason": f"{task.name}的期间依法不计入{rules.name}（{rules.exclusion_basis}）"}
+        try:
+            done = apply_approved(unit.calendar, instance, request, {"approval_date": today.isoformat()}, today)
+        except InvalidInput as exc:
+            audit.record(unit, "clock.exclusion_not_applied", {
+                "task_id": task.id, "timer": view.bpmn_id, "ground": ground, "from": first, "to": last,
+                "problems": [p.message for p in exc.problems] or [exc.detail],
+            }, case=case)
+            continue
+        request["legal_basis"] = rules.exclusion_basis
+        _record(unit, case, task, request, done, f"{ground} excluded by law")
+        applied.append(done)
+    return applied
+
+
+def _day_of(data: dict[str, Any], fields: str | None) -> str | None:
+    for name in (fields or "").split():
+        value = data.get(name)
+        if isinstance(value, str) and value:
+            try:
+                return legal_calendar.legal_date(value).isoformat()
+            except (TypeError, ValueError):
+                continue
+    return None
+
+
+def _record(unit: Unit, case: Case, task: Any, request: dict[str, Any], applied: Applied, reason: str) -> None:
     unit.session.execute(update(TimerRow).where(TimerRow.id == applied.timer_id).values(provisional=applied.provisional))
     audit.record(unit, "clock.changed", {"task_id": task.id, "request": request, "clock": applied.clock}, case=case)
     audit.record(unit, "timer.rescheduled", {
-        "timer_id": applied.timer_id, "bpmn_id": applied.bpmn_id, "reason": f"clock change approved: {applied.kind}",
+        "timer_id": applied.timer_id, "bpmn_id": applied.bpmn_id, "reason": f"{reason}: {applied.kind}",
         "legal_basis": request.get("legal_basis"),
         "due_before": applied.due_before.isoformat() if applied.due_before else None,
         "due_after": applied.due_after.isoformat() if applied.due_after else None,
         "provisional": applied.provisional,
     }, case=case)
-    return applied

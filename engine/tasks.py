@@ -135,6 +135,7 @@ def complete(unit: Unit, task_id: str, data: Any) -> Completed:
     _check_rules(unit, case, instance, row, data)
     done = instance.complete_task(task_id, data)
     clock_changes.after_completion(unit, case, instance, done)
+    clock_changes.after_excluded_step(unit, case, instance, done)
     instances.save(unit, case, instance, completed_by=unit.actor.user_id)
     audit.record(unit, "task.completed", {"task_id": row.id, "bpmn_id": row.bpmn_id, "name": row.name, "data": data}, case=case)
     publications.after_task_completed(unit, case, data, instance)

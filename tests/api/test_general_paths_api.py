@@ -169,8 +169,11 @@ PATHS = {
          task("03-25T15:00", "hold_hearing"), task("03-26T10:00", "legal_review"),
          task("03-27T10:00", "decide", penalties=["warning", "revoke_permit"], fine_amount=0),
          task("03-30T10:00", "serve_decision"), *close()],
-        # 10 working days after Wed 03-25: 03-26, 27 (2), 03-30..04-03 (7), 04-07..09 (10)
-        "punish", {"timer_p6_legal_review": ("met", "2026-04-09"), "timer_p7_statement": ("met", "2026-03-19")}),
+        # 10 working days after Wed 03-25: 03-26, 27 (2), 03-30..04-03 (7), 04-07..09 (10).
+        # P5: the hearing's days, after the request of Fri 03-13 up to the hearing on Wed 03-25 (12), do not
+        # count (SAMR-Proc Art. 64): 90 + 12 days after the filing on 03-02 is Fri 06-12 (not 06-01).
+        "punish", {"timer_p6_legal_review": ("met", "2026-04-09"), "timer_p7_statement": ("met", "2026-03-19"),
+                   "timer_p5_handling": ("met", "2026-06-12")}, ("clock.changed", "timer.rescheduled")),
     "hearing_party_absent": Path(
         [*FILE, task("03-10T10:00", "investigate", **HEAVY), *PUNISH[1:],
          task("03-13T10:00", "record_statement", **HEARING_REQUEST), task("03-16T10:00", "hearing_notice"),
@@ -180,6 +183,18 @@ PATHS = {
          task("03-27T10:00", "decide", penalties=["warning", "revoke_permit"], fine_amount=0),
          task("03-30T10:00", "serve_decision"), *close()],
         "punish", {"timer_p6_legal_review": ("met", "2026-04-09")}),
+    "hearing_already_excluded": Path(
+        [*FILE, task("03-10T10:00", "investigate", **HEAVY), *PUNISH[1:],
+         task("03-13T10:00", "record_statement", **HEARING_REQUEST), task("03-16T10:00", "hearing_notice"),
+         ClockChange("03-20T10:00", {"kind": "exclude", "ground": "hearing", "from": "2026-03-13", "to": "2026-03-20",
+                                     "reason": "听证准备期间。"}, 201),
+         task("03-20T11:00", "approve_clock_change"),
+         task("03-25T15:00", "hold_hearing"), task("03-26T10:00", "legal_review"),
+         task("03-27T10:00", "decide", penalties=["warning", "revoke_permit"], fine_amount=0),
+         task("03-30T10:00", "serve_decision"), *close()],
+        # the officer's approved exclusion (7 days) overlaps the hearing's own period, which is then not applied
+        # (recorded); 90 + 7 days after 03-02 is Sun 06-07, the next working day Mon 06-08
+        "punish", {"timer_p5_handling": ("met", "2026-06-08")}, ("clock.changed", "clock.exclusion_not_applied")),
     "payment_late_with_late_fee": Path(
         [*FILE, *PUNISH, task("03-13T10:00", "record_statement"), *DECIDE_AND_PAY[:2],
          Fire("04-08T09:00", {"timer_p12_payment": "overdue"}),
