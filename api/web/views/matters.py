@@ -22,8 +22,8 @@ from ..websession import login_required, web_unit
 PER_PAGE = 20
 NAMES = {  # the matter's own words (statuses, sources), kept apart from the shared labels
     "notice": lazy_gettext("notice to issue"), "rectification": lazy_gettext("rectifying"),
-    "review": lazy_gettext("rectification to review"), "closed": lazy_gettext("closed"),
-    "escalated": lazy_gettext("escalated"), "alert": lazy_gettext("compliance alert"),
+    "review": lazy_gettext("rectification to review"), "closed": lazy_gettext("matter closed"),
+    "escalated": lazy_gettext("escalated to the government above"), "alert": lazy_gettext("compliance alert"),
     "complaint": lazy_gettext("conduct complaint"), "initiative": lazy_gettext("own initiative"),
     "waiting": lazy_gettext("running"), "overdue": lazy_gettext("overdue"), "met": lazy_gettext("met in time"),
     "breached": lazy_gettext("met late"),
