@@ -182,6 +182,10 @@ def test_on_own_initiative_refused_at_the_fields_then_opened(pages, server):  # 
     expect(row).to_contain_text("依职权")
     expect(row.locator(".matter-status")).to_have_text("待制发通知书")
     expect(row.locator(".deadline")).to_have_text("—")
+    page.get_by_role("link", name="English").click()  # English second
+    expect(page.get_by_role("heading", level=1)).to_have_text("Supervision matters")
+    expect(page.locator("tr.matter .matter-status")).to_have_text("notice to issue")
+    expect(page.get_by_role("heading", name="Open a matter on my own initiative")).to_be_visible()
 
 
 def test_a_second_matter_from_the_same_alert_is_refused(pages, server):  # type: ignore[no-untyped-def]
