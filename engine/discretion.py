@@ -30,6 +30,7 @@ from engine.discretion_models import DiscretionDeviation
 from engine.errors import InvalidInput, NotFound, Problem
 from engine.models import Agency, Case, TaskRow
 from engine.spiff.dmn import DecisionTable, load_decision
+from engine.supervision import matter_access
 
 TIERS = {"no_punishment": "不予处罚", "mitigated": "减轻", "lighter": "从轻", "general": "一般", "heavier": "从重"}
 DECISION_TASKS = {("general_punishment", "decide")}  # the general procedure's diagram is not ours to edit
@@ -371,7 +372,8 @@ def decision_band(unit: Unit, task_id: str, tier: str | None = None) -> Decision
     row = unit.session.get(TaskRow, task_id)
     if row is None:
         raise NotFound(f"task {task_id} does not exist")
-    check_visible(unit, row.agency_id)
+    if not matter_access.may_see_task(unit, row):  # as tasks.get_task: the supervised agency's head reads its task
+        check_visible(unit, row.agency_id)
     if row.state != "ready":
         return None
     case = unit.session.get(Case, row.case_id)

@@ -341,3 +341,18 @@ def _deadline(timer: TimerRow | None, now: datetime) -> dict[str, Any] | None:
 
 def _agency(a: Agency) -> dict[str, Any]:
     return {"id": a.id, "code": a.code, "name": a.name, "level": a.level}
+
+
+# -- for the pages ----------------------------------------------------------------------------------------
+def matter_of_case(unit: Unit, case_id: int) -> int | None:
+    """The id of the matter a case is the workflow of (None for an enforcement case); no scope check."""
+    return unit.session.scalar(select(SupervisionMatter.id).where(SupervisionMatter.case_id == case_id))
+
+
+def supervisable_agencies(unit: Unit) -> list[dict[str, Any]]:
+    """The enforcement agencies the acting supervisor may open a matter against (their subtree), in tree order."""
+    from engine.cases import scope_filter
+
+    require_role(unit.actor, "supervisor")
+    rows = unit.session.scalars(select(Agency).where(*scope_filter(unit), Agency.kind == "enforcement").order_by(Agency.path))
+    return [_agency(a) for a in rows]

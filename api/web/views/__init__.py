@@ -6,6 +6,7 @@ from . import (  # noqa: F401
     documents,
     evidence,
     legal,
+    matters,
     officer,
     public,
     reviews,

@@ -28,7 +28,8 @@ def _inbox(u: Any, errors: dict[int, str], reasons: dict[int, str] | None = None
     status = request.values.get("status") if request.values.get("status") in ALERT_STATUSES else "open"
     items, total = service.list_alerts(u, status=status, per_page=200)
     return render_template("supervision/alerts.html", alerts=items, total=total, status=status, statuses=ALERT_STATUSES,
-                           errors=errors, reasons=reasons or {}, may_handle=u.actor.has_role("supervisor", "admin"))
+                           errors=errors, reasons=reasons or {}, may_handle=u.actor.has_role("supervisor", "admin"),
+                           may_open_matter=u.actor.has_role("supervisor"))
 
 
 @web.post("/supervision/alerts/<int:alert_id>")

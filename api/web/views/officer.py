@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext
 from engine import accounts, audit, cases, catalogue, discretion, overview, tasks
 from engine.clock import CHINA_TZ
 from engine.errors import Forbidden, InvalidInput, Problem
+from engine.supervision import matters
 
 from .. import extensions
 from ..blueprint import web
@@ -120,6 +121,9 @@ def _case_form(u: Any, values: dict[str, Any], problems: list[Problem]):  # type
 @login_required
 def case_page(case_id: int):  # type: ignore[no-untyped-def]
     with web_unit() as u:
+        matter_id = matters.matter_of_case(u, case_id)
+        if matter_id is not None:  # the workflow of a supervision matter: the matter's page shows it
+            return redirect(url_for("web.matter_page", matter_id=matter_id))
         case = cases.get_case(u, case_id)
         events = audit.case_events(u, case_id)
         names = overview.user_names(u, {e["actor_id"] for e in events if e["actor_id"]})
