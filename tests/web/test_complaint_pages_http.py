@@ -124,23 +124,29 @@ def test_a_case_opened_from_a_complaint_counts_from_the_receipt(app: Any, core: 
     assert counts(core) == (1, 0)
 
 
-@pytest.mark.parametrize("change, field_id, message", [
-    ({"officer_ids": ["@officer1"]}, "case-officer_ids", None),
-    ({"party.type": ""}, "case-party.type", None),
-    ({"matter_code": "999"}, "case-matter_code", None),
+NO_MATTER = {k: v for k, v in VIOLATION.items() if k != "matter"}
+
+
+@pytest.mark.parametrize("fields, change, field_id, message", [
+    (VIOLATION, {"officer_ids": ["@officer1"]}, "case-officer_ids", "请至少选择两名持有执法证件的执法人员（《行政处罚法》第四十二条）。"),
+    (VIOLATION, {"party.type": ""}, "case-party.type", "请选择当事人是单位还是自然人。"),
+    (VIOLATION, {"party.name": ""}, "case-party.name", "请填写当事人名称。"),
+    (VIOLATION, {"party.credit_code": "123"}, "case-party.credit_code", "请填写有效的18位统一社会信用代码。"),
+    (VIOLATION, {"matter_code": "999"}, "case-matter_code", "请选择执法事项。"),
+    (NO_MATTER, {"matter_code": ""}, "case-matter_code", "请选择执法事项。"),  # the complaint names none either
 ])
 def test_a_refused_case_is_shown_at_its_field_and_changes_nothing(
-    app: Any, core: Core, change: dict[str, Any], field_id: str, message: str | None
+    app: Any, core: Core, fields: dict[str, str], change: dict[str, Any], field_id: str, message: str
 ) -> None:
-    clue = lodged(core, VIOLATION)
+    clue = lodged(core, fields)
     form: dict[str, Any] = {"matter_code": "440201003001", "officer_ids": ["@officer1", "@officer2"], **PARTY, **change}
     form["officer_ids"] = [str(user_ids(core, v[1:])[0]) for v in form["officer_ids"]]
     officer = client(app, "officer1")
     response = post(officer, f"/complaints/{clue}/case", f"/complaints/{clue}", **form)
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    assert errors(html, field_id), html
-    assert 'id="form-invalid"' in html and 'value="广州市天河区示例便利店有限公司"' in html  # what was typed stays
+    assert errors(html, field_id) == [message], html
+    assert 'id="form-invalid"' in html and f'value="{form.get("party.name")}"' in html  # what was typed stays
     assert row(core, clue) == ("received", None, None) and counts(core) == (0, 0)
 
 

@@ -159,6 +159,12 @@ def _message(message: str) -> str:
         "one of not_filed, closed": _("Choose the outcome."),
         "1 to 2000 characters": _("Write the reply to the complainant (1 to 2000 characters)."),
         "required: the complaint names no matter": _("Choose the enforcement matter."),
+        "not in the enforcement catalogue": _("Choose the enforcement matter."),
+        "at least 2 certified officers are required (行政处罚法第四十二条)":
+            _("Choose at least two officers holding enforcement certificates (Administrative Punishment Law Art. 42)."),
+        "must be 'person' or 'organization'": _("Choose whether the party is an organisation or a natural person."),
+        "the party's name is required (text)": _("Enter the name of the party."),
+        "not a valid 18-character unified social credit code": _("Enter a valid 18-character unified social credit code."),
     }
     if message in known:
         return known[message]
