@@ -197,3 +197,33 @@ def test_a_supervision_matter_from_a_conduct_complaint(app: Any, core: Core) -> 
         number = unit.session.get(Case, matter.case_id).number
     assert errors(again.get_data(as_text=True), "matter-form") == [f"已据此立监督事项 {number}。"]
     assert counts(core)[1] == 1
+
+
+def test_other_agencies_and_forms_without_the_token_change_nothing(app: Any, core: Core) -> None:
+    clue, conduct = lodged(core, VIOLATION), lodged(core, CONDUCT)
+    other, supervisor, head = client(app, "officer3"), client(app, "supervisor1"), client(app, "head1")
+    officers = [str(i) for i in user_ids(core, "officer3", "officer4")]
+    assert post(other, f"/complaints/{clue}/case", "/complaints", matter_code="440201003001", officer_ids=officers, **PARTY).status_code == 403
+    assert post(other, f"/complaints/{clue}/close", "/complaints", outcome="not_filed", reply="不属实。").status_code == 403
+    assert post(other, f"/complaints/{conduct}/matter", "/complaints", summary="监督").status_code == 403
+    assert post(head, f"/complaints/{clue}/matter", "/complaints", summary="监督").status_code == 403  # not a supervisor
+    assert post(other, "/complaints/999999/close", "/complaints", outcome="not_filed", reply="不属实。").status_code == 404
+    refused = post(supervisor, f"/complaints/{conduct}/case", "/complaints", matter_code="440201003001", **PARTY)
+    assert refused.status_code == 200  # a conduct complaint opens no case: said at the top of its page
+    assert errors(refused.get_data(as_text=True), "case-form") == ["对执法行为的投诉由行政执法监督办理，不立执法案件。"]
+    officer = client(app, "officer1")
+    assert officer.post(f"/complaints/{clue}/close", data={"outcome": "not_filed", "reply": "不属实。"}).status_code == 400  # no CSRF token
+    assert row(core, clue) == ("received", None, None) and row(core, conduct) == ("received", None, None)
+    assert counts(core) == (0, 0)
+
+
+def test_the_inbox_pages(app: Any, core: Core) -> None:
+    for i in range(21):
+        lodged(core, {**VIOLATION, "subject": f"便利店{i:02d}"})
+    officer = client(app, "officer1")
+    first = officer.get("/complaints").get_data(as_text=True)
+    assert first.count('class="complaint"') == 20 and "1 / 2" in first and "共 21 件投诉举报" in first
+    second = officer.get("/complaints?page=2&status=received").get_data(as_text=True)
+    assert second.count('class="complaint"') == 1 and "2 / 2" in second
+    assert "没有投诉举报。" in officer.get("/complaints?status=closed").get_data(as_text=True)
+    assert officer.get("/complaints?status=bogus&page=x").get_data(as_text=True).count('class="complaint"') == 20  # unknown: all

@@ -165,6 +165,8 @@ def _message(message: str) -> str:
         "must be 'person' or 'organization'": _("Choose whether the party is an organisation or a natural person."),
         "the party's name is required (text)": _("Enter the name of the party."),
         "not a valid 18-character unified social credit code": _("Enter a valid 18-character unified social credit code."),
+        "a complaint about enforcement conduct is handled by supervision, not by a case":
+            _("A complaint about enforcement conduct is handled by supervision, not by an enforcement case."),
     }
     if message in known:
         return known[message]
