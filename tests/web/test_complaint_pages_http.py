@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from api import create_app
 from engine.clock import CHINA_TZ, FrozenClock
 from engine.core import Core
-from engine.models import Case
+from engine.models import Case, TimerRow
 from engine.publicity import complaints
 from engine.publicity.models import Complaint
 from engine.supervision.matter_models import SupervisionMatter
@@ -112,10 +112,12 @@ def test_a_case_opened_from_a_complaint_counts_from_the_receipt(app: Any, core: 
                     officer_ids=[str(i) for i in user_ids(core, "officer1", "officer2")], summary="", **PARTY)
     assert response.status_code == 302, response.get_data(as_text=True)
     status, case_id, reply = row(core, clue)
-    assert status == "case_opened" and response.headers["Location"].endswith(f"/cases/{case_id}")
+    assert (status, reply) == ("case_opened", "已受理，正在依法核查处理。")
+    assert response.headers["Location"].endswith(f"/cases/{case_id}")
     with core.unit() as unit:
-        case = unit.session.get(Case, case_id)
-        assert case.summary == "投诉举报：天河路某便利店"
+        assert unit.session.get(Case, case_id).summary == "投诉举报：天河路某便利店"
+        timer = unit.session.scalar(select(TimerRow).where(TimerRow.case_id == case_id, TimerRow.bpmn_id == "timer_p2_filing"))
+    assert timer.due_at == datetime(2026, 3, 23, 23, 59, 59, tzinfo=CHINA_TZ)  # from the receipt (03-02), not 03-09
     page = officer.get(f"/complaints/{clue}").get_data(as_text=True)
     assert "已立案" in page and f'href="/cases/{case_id}"' in page and 'name="party.name"' not in page
     again = post(officer, f"/complaints/{clue}/case", f"/complaints/{clue}", matter_code="440201003001",
