@@ -3,6 +3,8 @@ a case from it (the case page follows); another complaint is refused without a r
 recorded as 不予立案 with the reply the public status page shows."""
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import expect
 from sqlalchemy import select
 
@@ -63,3 +65,30 @@ def test_an_officer_opens_a_case_from_a_complaint_and_closes_another(pages, serv
     expect(page.get_by_role("status")).to_contain_text("不予立案")
     expect(page.locator("dd.reply")).to_have_text("经核查，该店已明码标价。")
     assert _row(server, second) == ("not_filed", None, "经核查，该店已明码标价。")
+
+
+def test_a_supervisor_opens_a_matter_from_a_conduct_complaint_at_phone_size(pages, server):  # type: ignore[no-untyped-def]
+    from tests.web.conftest import PHONE
+
+    with server.core.unit() as unit:
+        code = complaints.lodge(unit, {"kind": "conduct", "agency": "GZ-TH-SJJ", "subject": "执法人员张明",
+                                       "content": "检查时未出示执法证件，态度粗暴。"}, []).tracking_code
+        conduct = unit.session.scalar(select(Complaint.id).where(Complaint.tracking_code == code))
+    page = pages.login("supervisor1", PHONE)
+    page.goto("/complaints")
+    row = page.locator(f"tr.complaint[data-complaint-id='{conduct}']")
+    expect(row).to_contain_text("执法行为")
+    row.get_by_role("link", name="执法人员张明").click()
+    expect(page.locator("dd.about")).to_have_text("广州市天河区市场监督管理局")
+    expect(page.locator("section[aria-labelledby=h-case]")).to_have_count(0)  # no case from a conduct complaint
+    form = page.locator("section[aria-labelledby=h-matter]")
+    form.get_by_label("监督事由").fill("")
+    form.get_by_role("button", name="立监督事项").click()
+    expect(page.locator("#matter-summary-errors")).to_have_text("请填写监督事由（1至2000字）。")
+    assert _row(server, conduct) == ("received", None, None)
+    page.locator("section[aria-labelledby=h-matter]").get_by_label("监督事由").fill("投诉举报：检查时未出示执法证件")
+    page.locator("section[aria-labelledby=h-matter]").get_by_role("button", name="立监督事项").click()
+    expect(page).to_have_url(re.compile(r"/supervision/matters/\d+$"))
+    expect(page.locator("dd.supervised")).to_have_text("广州市天河区市场监督管理局")
+    expect(page.locator("dd.source")).to_contain_text(f"投诉 {conduct}")
+    assert _row(server, conduct)[0] == "case_opened"
