@@ -148,6 +148,7 @@ def test_a_refused_case_is_shown_at_its_field_and_changes_nothing(
     assert response.status_code == 200
     html = response.get_data(as_text=True)
     assert errors(html, field_id) == [message], html
+    assert html.count('aria-invalid="true"') == (0 if field_id in ("case-party.type", "case-officer_ids") else 1)  # choices: fieldsets
     assert 'id="form-invalid"' in html and f'value="{form.get("party.name")}"' in html  # what was typed stays
     assert row(core, clue) == ("received", None, None) and counts(core) == (0, 0)
 
@@ -193,6 +194,9 @@ def test_a_supervision_matter_from_a_conduct_complaint(app: Any, core: Core) -> 
         assert matter.complaint_id == conduct
     assert opened.headers["Location"].endswith(f"/supervision/matters/{matter.id}")
     assert row(core, conduct)[0] == "case_opened"
+    page = supervisor.get(f"/complaints/{conduct}").get_data(as_text=True)
+    assert f'href="/cases/{matter.case_id}">查看监督事项</a>' in page and 'name="summary"' not in page
+    assert supervisor.get(f"/cases/{matter.case_id}").headers["Location"].endswith(f"/supervision/matters/{matter.id}")
     again = post(supervisor, f"/complaints/{conduct}/matter", "/complaints", summary="再次")
     assert again.status_code == 200
     with core.unit() as unit:
