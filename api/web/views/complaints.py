@@ -85,7 +85,7 @@ def complaint_case(complaint_id: int):  # type: ignore[no-untyped-def]
         with web_unit() as u:
             if not u.actor.has_role("officer", "agency_head"):
                 raise
-            return _page(u, complaint_id, "case", values, {"matter_code": [exc.detail]})
+            return _page(u, complaint_id, "case", values, {"matter_code": [_message(exc.detail)]})
     flash(_("Case %(number)s opened.", number=opened.number), "success")
     return redirect(url_for("web.case_page", case_id=opened.id))
 
@@ -170,6 +170,8 @@ def _message(message: str) -> str:
     }
     if message in known:
         return known[message]
+    if " is not competent for matter " in message:
+        return _("Your agency is not competent for this matter.")
     handled = re.fullmatch(r"(?:the complaint )?is (?:already )?(\w+)", message)
     if handled and handled.group(1) in NAMES:
         return _("The complaint is handled already (%(status)s); nothing was changed.", status=NAMES[handled.group(1)])
