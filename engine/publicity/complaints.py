@@ -86,6 +86,7 @@ class ComplaintView:
     case_id: int | None
     reply: str | None
     attachments: list[dict[str, Any]]
+    about_agency_id: int | None = None  # the agency the complaint is about (a supervision matter is opened against it)
 
 
 def lodge(unit: Unit, fields: dict[str, Any], uploads: list[Upload]) -> Lodged:
@@ -210,7 +211,7 @@ def _view(unit: Unit, row: Complaint) -> ComplaintView:
     return ComplaintView(
         row.id, row.tracking_code, row.kind, row.status, about.name, row.matter_code, row.subject, row.content,
         dict(row.complainant), row.received_at, row.verify_due_at, row.legal_basis, row.case_id, row.reply,
-        [{"id": i, "filename": n, "media_type": t, "size": s, "sha256": h} for i, n, t, s, h in files],
+        [{"id": i, "filename": n, "media_type": t, "size": s, "sha256": h} for i, n, t, s, h in files], row.about_agency_id,
     )
 
 

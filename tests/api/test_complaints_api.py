@@ -17,7 +17,7 @@ from engine.clock import CHINA_TZ, FrozenClock
 from engine.core import Core
 from engine.models import TimerRow
 from engine.publicity.models import Complaint, ComplaintAttachment
-from tests.api.test_read_api import user_ids
+from tests.api.test_read_api import agency_id, user_ids
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
@@ -87,7 +87,7 @@ def test_a_case_opened_from_a_complaint_starts_its_filing_clock_at_receipt(
     assert again.status_code == 409
 
 
-def test_a_conduct_complaint_goes_to_supervision(http: Any, login: Any) -> None:
+def test_a_conduct_complaint_goes_to_supervision(http: Any, login: Any, core: Core) -> None:
     fields = {"kind": "conduct", "agency": "GZ-TH-SJJ", "subject": "执法人员张明", "content": "检查时未出示执法证件，态度粗暴。"}
     body = lodge(http, fields).get_json()
     assert body["handled_by"] == "广州市司法局"
@@ -95,6 +95,7 @@ def test_a_conduct_complaint_goes_to_supervision(http: Any, login: Any) -> None:
     supervisor = login("supervisor1")
     [item] = supervisor.get("/api/v1/complaints").get_json()["items"]
     assert item["verify_due_at"] is None and item["about_agency"] == "广州市天河区市场监督管理局"
+    assert item["about_agency_id"] == agency_id(core, "GZ-TH-SJJ")
     closed = supervisor.post(f"/api/v1/complaints/{item['id']}/close", json={"outcome": "closed", "reply": "经核查，已责令整改。"})
     assert closed.status_code == 200
     public = http.get(f"/api/v1/public/complaints/{body['tracking_code']}").get_json()

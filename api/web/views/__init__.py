@@ -3,6 +3,7 @@ from . import (  # noqa: F401
     alerts,
     auth,
     benchmarks,
+    complaints,
     documents,
     evidence,
     legal,
