@@ -4,6 +4,7 @@ Schema check in `engine.tasks.complete` is the one truth, and its errors are sho
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -11,6 +12,7 @@ from typing import Any
 from werkzeug.datastructures import MultiDict
 
 from engine.clock import CHINA_TZ
+from engine.errors import Problem, ZhifaError
 
 
 @dataclass(frozen=True)
@@ -189,3 +191,12 @@ def _nearest(top: Field, path: str) -> Field:
         if path == child.name or path.startswith(child.name + "."):
             return _nearest(child, path)
     return top
+
+
+def errors_by_field(refusal: ZhifaError, translate: Callable[[str], str] = str) -> dict[str, list[str]]:
+    """A refusal's messages by the field they name, each in the page's language by `translate`; a refusal
+    naming no problem (a conflict, say) gives its detail at the form ("")."""
+    out: dict[str, list[str]] = {}
+    for problem in refusal.problems or [Problem(refusal.detail)]:
+        out.setdefault(problem.field or "", []).append(translate(problem.message))
+    return out

@@ -15,11 +15,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
 from engine import accounts, catalogue
-from engine.errors import Conflict, Forbidden, InvalidInput, Problem
+from engine.errors import Conflict, Forbidden, InvalidInput
 from engine.publicity import complaints
 from engine.supervision import matters
 
 from ..blueprint import web
+from ..forms import errors_by_field
 from ..websession import login_required, web_unit
 from .matters import _message as matter_message
 from .officer import PARTY_FIELDS, explain
@@ -80,7 +81,7 @@ def complaint_case(complaint_id: int):  # type: ignore[no-untyped-def]
                                           values["matter_code"] or None)
     except (InvalidInput, Conflict) as exc:
         with web_unit() as u:
-            return _page(u, complaint_id, "case", values, _errors(exc, _message))
+            return _page(u, complaint_id, "case", values, errors_by_field(exc, _message))
     except Forbidden as exc:  # e.g. a matter the agency is not competent for; not one who opens cases: the refusal page
         with web_unit() as u:
             if not u.actor.has_role("officer", "agency_head"):
@@ -100,7 +101,7 @@ def complaint_close(complaint_id: int):  # type: ignore[no-untyped-def]
             done = complaints.close(u, complaint_id, values["outcome"], values["reply"])
     except (InvalidInput, Conflict) as exc:
         with web_unit() as u:
-            return _page(u, complaint_id, "close", values, _errors(exc, _message))
+            return _page(u, complaint_id, "close", values, errors_by_field(exc, _message))
     flash(_("Complaint %(code)s: %(outcome)s.", code=done.tracking_code, outcome=NAMES[done.status]), "success")
     return redirect(url_for("web.complaint_page", complaint_id=complaint_id))
 
@@ -117,7 +118,7 @@ def complaint_matter(complaint_id: int):  # type: ignore[no-untyped-def]
                                              "agency_id": seen.about_agency_id, "summary": values["summary"]})
     except (InvalidInput, Conflict) as exc:
         with web_unit() as u:
-            return _page(u, complaint_id, "matter", values, _errors(exc, lambda m: _message(matter_message(m))))
+            return _page(u, complaint_id, "matter", values, errors_by_field(exc, lambda m: _message(matter_message(m))))
     flash(_("Supervision matter %(number)s opened.", number=opened.number), "success")
     return redirect(url_for("web.matter_page", matter_id=opened.id))
 
@@ -142,15 +143,6 @@ def _page(u: Any, complaint_id: int, active: str, values: dict[str, Any], errors
         matters=catalogue.list_matters(u) if may_case else [],
         officers=accounts.certified_officers(u, u.actor.agency_id) if may_case else [],
     )
-
-
-def _errors(exc: InvalidInput | Conflict, translate: Any) -> dict[str, list[str]]:
-    """The refusal's problems by field; a conflict without one (the complaint was handled meanwhile) at the form."""
-    problems = exc.problems or [Problem(exc.detail)]
-    out: dict[str, list[str]] = {}
-    for p in problems:
-        out.setdefault(p.field or "", []).append(translate(p.message))
-    return out
 
 
 def _message(message: str) -> str:

@@ -13,10 +13,11 @@ from flask_babel import lazy_gettext
 
 from engine import audit, cases, definitions, overview, tasks
 from engine.documents import service as documents
-from engine.errors import Conflict, Forbidden, InvalidInput, Problem
+from engine.errors import Conflict, Forbidden, InvalidInput
 from engine.supervision import matters
 
 from ..blueprint import web
+from ..forms import errors_by_field
 from ..websession import login_required, web_unit
 
 PER_PAGE = 20
@@ -65,7 +66,7 @@ def matter_open():  # type: ignore[no-untyped-def]
             opened = matters.open_matter(u, body)
     except InvalidInput as exc:
         with web_unit() as u:
-            return _list_page(u, values, _errors(exc.problems or [Problem(exc.detail)]))
+            return _list_page(u, values, errors_by_field(exc, _message))
     except Forbidden as exc:
         with web_unit() as u:
             if not u.actor.has_role("supervisor"):
@@ -87,13 +88,6 @@ def _case_id(u: Any, typed: str) -> Any:
         return int(typed)
     found, _total = cases.list_cases(u, q=typed, per_page=5)
     return next((c["id"] for c in found if c["number"] == typed), typed)
-
-
-def _errors(problems: list[Problem]) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for p in problems:
-        out.setdefault(p.field or "", []).append(_message(p.message))
-    return out
 
 
 def _message(message: str) -> str:

@@ -15,16 +15,10 @@ from engine.errors import Conflict, Forbidden, InvalidInput, Problem
 from engine.supervision import indicators, review
 
 from ..blueprint import web
+from ..forms import errors_by_field
 from ..websession import login_required, web_unit
 
 BLANK_ITEMS = 3  # empty rows offered below the checklist's items
-
-
-def _errors(problems: list[Problem]) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for p in problems:
-        out.setdefault(p.field or "", []).append(_message(p.message))
-    return out
 
 
 def _message(message: str) -> str:
@@ -90,7 +84,7 @@ def reviews_draw():  # type: ignore[no-untyped-def]
                                 per_agency=_integer(values["per_agency"]), seed=_integer(values["seed"]))
     except InvalidInput as exc:
         with web_unit() as u:
-            return _reviews_page(u, values, _errors(exc.problems or [Problem(exc.detail)]))
+            return _reviews_page(u, values, errors_by_field(exc, _message))
     except Forbidden:
         with web_unit() as u:
             if not u.actor.has_role("supervisor", "admin"):
@@ -156,7 +150,7 @@ def review_score(sample_id: int, case_id: int):  # type: ignore[no-untyped-def]
         with web_unit() as u:
             found = review.case_to_score(u, sample_id, case_id)
             return render_template("supervision/review_score.html", found=found, values={"scores": raw, "findings": findings},
-                                   errors=_errors(exc.problems or [Problem(exc.detail)]))
+                                   errors=errors_by_field(exc, _message))
     flash(_("Case %(number)s scored: %(total)d points.", number=scored.case_number, total=scored.total), "success")
     return redirect(url_for("web.reviews"))
 
@@ -198,6 +192,6 @@ def review_checklist_save():  # type: ignore[no-untyped-def]
             saved = review.replace_checklist(u, name, sent)
     except InvalidInput as exc:
         with web_unit() as u:
-            return _checklist_page(review.current_checklist(u), name, typed, _errors(exc.problems or [Problem(exc.detail)]))
+            return _checklist_page(review.current_checklist(u), name, typed, errors_by_field(exc, _message))
     flash(_("Checklist saved as version %(id)d; new samples use it.", id=saved.id), "success")
     return redirect(url_for("web.review_checklist"))
