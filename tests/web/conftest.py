@@ -148,3 +148,21 @@ def open_case_in(core: Core, steps: list[str] | None = None, summary: str = "投
 
 def diagram_ready(page: Any) -> None:
     page.wait_for_selector("#diagram[data-ready=true], #modeler[data-ready=true]")
+
+
+def raise_alert(server: Server, case_id: int, message: str = "执法人员不足两名") -> int:
+    """An open compliance alert on the case, as the rules would raise it (for the supervisors' pages)."""
+    from engine.models import Case
+    from engine.supervision.models import ComplianceAlert
+
+    with server.core.unit() as unit:
+        case = unit.session.get(Case, case_id)
+        row = ComplianceAlert(
+            rule="uncertified_officers", case_id=case.id, agency_id=case.agency_id, officer_id=None, subject=f"test:{message}",
+            severity="high", basis="行政处罚法第四十二条", message=message, detected_at=server.clock.now(), status="open",
+            detail={},
+        )
+        unit.session.add(row)
+        unit.session.flush()
+        return row.id
+

@@ -5,22 +5,9 @@ from __future__ import annotations
 from playwright.sync_api import expect
 from sqlalchemy import select
 
-from engine.models import AuditEvent, Case
+from engine.models import AuditEvent
 from engine.supervision.models import ComplianceAlert
-from tests.web.conftest import open_case
-
-
-def _alert(server, case_id: int, message: str) -> int:  # type: ignore[no-untyped-def]
-    with server.core.unit() as unit:
-        case = unit.session.get(Case, case_id)
-        row = ComplianceAlert(
-            rule="uncertified_officers", case_id=case.id, agency_id=case.agency_id, officer_id=None, subject=f"test:{message}",
-            severity="high", basis="行政处罚法第四十二条", message=message, detected_at=server.clock.now(), status="open",
-            detail={},
-        )
-        unit.session.add(row)
-        unit.session.flush()
-        return row.id
+from tests.web.conftest import open_case, raise_alert
 
 
 def _status(server, alert_id: int) -> tuple[str, str | None, int | None]:  # type: ignore[no-untyped-def]
@@ -31,7 +18,7 @@ def _status(server, alert_id: int) -> tuple[str, str | None, int | None]:  # typ
 
 def test_supervisor_handles_alerts_in_the_inbox(pages, server):  # type: ignore[no-untyped-def]
     case_id, number = open_case(server)
-    first, second, third = (_alert(server, case_id, m) for m in ("执法人员不足两名（一）", "执法人员不足两名（二）", "执法人员不足两名（三）"))
+    first, second, third = (raise_alert(server, case_id, m) for m in ("执法人员不足两名（一）", "执法人员不足两名（二）", "执法人员不足两名（三）"))
     page = pages.login("supervisor1")
     page.get_by_role("link", name="预警").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("执法监督预警")
@@ -73,7 +60,7 @@ def test_supervisor_handles_alerts_in_the_inbox(pages, server):  # type: ignore[
 
 def test_alert_forms_need_the_csrf_token(pages, server):  # type: ignore[no-untyped-def]
     case_id, _ = open_case(server)
-    alert_id = _alert(server, case_id, "执法人员不足两名")
+    alert_id = raise_alert(server, case_id, "执法人员不足两名")
     page = pages.login("supervisor1")
     refused = page.request.post(f"/supervision/alerts/{alert_id}", form={"action": "acknowledge"})
     assert refused.status == 400

@@ -20,7 +20,7 @@ from engine.publicity import complaints
 from engine.publicity.models import Complaint
 from engine.supervision.matter_models import SupervisionMatter
 from tests.api.test_read_api import user_ids
-from tests.web.test_web_http import csrf, login
+from tests.web.test_web_http import client, csrf
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 VIOLATION = {"kind": "violation", "agency": "GZ-TH-SJJ", "matter": "440201003001", "subject": "天河路某便利店",
@@ -32,12 +32,6 @@ PARTY = {"party.type": "organization", "party.name": "广州市天河区示例�
 @pytest.fixture
 def app(core: Core) -> Any:
     return create_app(Core(replace(core.settings, token_ttl_seconds=3600, secret_key="test-secret"), clock=core.clock, db=core.db))
-
-
-def client(app: Any, username: str) -> Any:
-    http = app.test_client()
-    assert login(http, username).status_code == 302
-    return http
 
 
 def lodged(core: Core, fields: dict[str, str], files: list[complaints.Upload] | None = None) -> int:

@@ -17,7 +17,7 @@ from engine.models import Agency, Case, TaskRow
 from engine.supervision import matters
 from engine.supervision.matter_models import SupervisionMatter
 from tests.web.conftest import open_case_in
-from tests.web.test_web_http import csrf, login
+from tests.web.test_web_http import client, csrf
 
 NOTICE = {"findings": "未按期立案。", "supervision_basis": "《市场监督管理行政处罚程序规定》第十八条", "requirements": "立即核查处理。",
           "rectification_days": "10", "notice_served_at": "2026-03-02T09:00"}
@@ -26,12 +26,6 @@ NOTICE = {"findings": "未按期立案。", "supervision_basis": "《市场监�
 @pytest.fixture
 def app(core: Core) -> Any:
     return create_app(Core(replace(core.settings, token_ttl_seconds=3600, secret_key="test-secret"), clock=core.clock, db=core.db))
-
-
-def client(app: Any, username: str) -> Any:
-    http = app.test_client()
-    assert login(http, username).status_code == 302
-    return http
 
 
 def agency(core: Core, code: str) -> int:

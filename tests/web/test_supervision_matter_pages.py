@@ -16,23 +16,8 @@ from playwright.sync_api import expect
 from sqlalchemy import func, select
 
 from engine.clock import CHINA_TZ
-from engine.models import Case
 from engine.supervision.matter_models import SupervisionMatter
-from engine.supervision.models import ComplianceAlert
-from tests.web.conftest import open_case
-
-
-def _alert(server, case_id: int, message: str = "执法人员不足两名") -> int:  # type: ignore[no-untyped-def]
-    with server.core.unit() as unit:
-        case = unit.session.get(Case, case_id)
-        row = ComplianceAlert(
-            rule="uncertified_officers", case_id=case.id, agency_id=case.agency_id, officer_id=None, subject=f"test:{message}",
-            severity="high", basis="行政处罚法第四十二条", message=message, detected_at=server.clock.now(), status="open",
-            detail={},
-        )
-        unit.session.add(row)
-        unit.session.flush()
-        return row.id
+from tests.web.conftest import open_case, raise_alert
 
 
 def _nav(page, name: str):  # type: ignore[no-untyped-def]
@@ -47,7 +32,7 @@ def _matters(server) -> list[tuple[int, str | None, int | None, int | None]]:  #
 
 def test_from_an_alert_to_a_closed_matter(pages, server):  # type: ignore[no-untyped-def]
     case_id, case_number = open_case(server)
-    alert_id = _alert(server, case_id)
+    alert_id = raise_alert(server, case_id)
     supervisor = pages.login("supervisor1")
     _nav(supervisor, "预警").click()
     supervisor.locator(f"li.alert[data-alert-id='{alert_id}']").get_by_role("button", name="立案监督").click()
@@ -190,7 +175,7 @@ def test_on_own_initiative_refused_at_the_fields_then_opened(pages, server):  # 
 
 def test_a_second_matter_from_the_same_alert_is_refused(pages, server):  # type: ignore[no-untyped-def]
     case_id, _ = open_case(server)
-    alert_id = _alert(server, case_id)
+    alert_id = raise_alert(server, case_id)
     first, second = pages.login("supervisor1"), pages.login("supervisor1")
     for page in (first, second):
         page.goto("/supervision/alerts")

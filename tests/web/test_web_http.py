@@ -32,6 +32,13 @@ def login(http: Any, username: str = "officer1", **extra: str) -> Any:
     return http.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": csrf(http), **extra})
 
 
+def client(app: Any, username: str) -> Any:
+    """A test client of `app` logged in as `username` through the login page."""
+    http = app.test_client()
+    assert login(http, username).status_code == 302
+    return http
+
+
 def test_login_without_csrf_token_is_refused(web):  # type: ignore[no-untyped-def]
     response = web.post("/login", data={"username": "officer1", "password": PASSWORD})
     assert response.status_code == 400
