@@ -37,11 +37,13 @@ def try_lock_due(unit: Unit, case_id: int) -> Case | None:
     `load`. None when another transaction holds the case or nothing of it is due any more (another
     process fired it): then nothing is locked and no state is read."""
     statement = _LOCKED_DUE.statement(unit.session.connection())
-    found = unit.session.execute(statement, {"case_id": case_id, "now": unit.now}).first()
+    found = unit.execute(statement, {"case_id": case_id, "now": unit.now}).first()
     if found is None:
         return None
-    hold(unit, found[0].id, *found[1:])
-    return found[0]
+    width = len(Case.__table__.c)
+    case = prepared.adopt(unit.session, Case, dict(zip(Case.__table__.c.keys(), found[:width])))
+    hold(unit, case.id, *found[width:])
+    return case
 
 
 @dataclass
@@ -128,14 +130,13 @@ def save(unit: Unit, case: Case, instance: Instance, *, completed_by: int | None
 
 
 _LOCKED_DUE = prepared.Query(  # built once, prepared on PostgreSQL
-    select(Case, _STATE.c.definition_id, _STATE.c.serializer_version, _STATE.c.state, _STATE.c.projected)
+    select(*Case.__table__.c, _STATE.c.definition_id, _STATE.c.serializer_version, _STATE.c.state, _STATE.c.projected)
     .select_from(Case)
     .join(_STATE, _STATE.c.case_id == Case.id)
     .where(Case.id == bindparam("case_id"), exists().where(
         TimerRow.case_id == Case.id, TimerRow.status == "waiting", TimerRow.due_at <= bindparam("now"),
     ))
     .with_for_update(of=[Case.__table__, _STATE], skip_locked=True),
-    orm=True,
 )
 
 

@@ -121,3 +121,22 @@ def _same_parameter(name: str, original: Any) -> Any:
     if original.required or original.callable is not None:
         return bindparam(name, type_=original.type)
     return bindparam(name, value=original.value, type_=original.type)
+
+
+def adopt(session: Any, cls: type, values: dict[str, Any]) -> Any:
+    """The session's object for a row that a Core statement read (every column of `cls`'s table, by column
+    name): the object the session holds for that identity already, else one made from the values and held
+    as if the ORM had loaded it (identity map, no pending changes). The hot paths read their rows as plain
+    rows, which skips the ORM's per-statement and per-row loading machinery."""
+    from sqlalchemy.orm import make_transient_to_detached
+    from sqlalchemy.orm.util import identity_key
+
+    mapper = cls.__mapper__  # type: ignore[attr-defined]
+    ident = tuple(values[c.name] for c in mapper.primary_key)
+    held = session.identity_map.get(identity_key(cls, ident))
+    if held is not None:
+        return held
+    obj = cls(**{prop.key: values[prop.columns[0].name] for prop in mapper.column_attrs})
+    make_transient_to_detached(obj)
+    session.add(obj)
+    return obj

@@ -208,11 +208,13 @@ def _locked(unit: Unit, task_id: str) -> tuple[Case, _Task]:
     there is no lock-order deadlock; the task and state rows are locked too, so that after waiting for
     a concurrent completion PostgreSQL re-reads their newest versions, not the ones it saw before."""
     statement = _LOCKED_TASK.statement(unit.session.connection())
-    found = unit.session.execute(statement, {"task_id": task_id, "user_id": unit.actor.user_id}).first()
+    found = unit.execute(statement, {"task_id": task_id, "user_id": unit.actor.user_id}).first()
     if found is None:
         raise NotFound(f"task {task_id} does not exist")
-    case, row = found[0], _Task(*found[1: len(_Task._fields) + 1])
-    instances.hold(unit, case.id, *found[len(_Task._fields) + 1:])
+    width = len(_CASE.c)
+    case = prepared.adopt(unit.session, Case, dict(zip(_CASE.c.keys(), found[:width])))
+    row = _Task(*found[width: width + len(_Task._fields)])
+    instances.hold(unit, case.id, *found[width + len(_Task._fields):])
     if row.state != "ready":
         check_visible(unit, case.agency_id)
         raise Conflict(f"task {row.name} is {row.state}, not ready")
@@ -222,9 +224,10 @@ def _locked(unit: Unit, task_id: str) -> tuple[Case, _Task]:
 
 
 _STATE = ProcessInstance.__table__
-_LOCKED_TASK = prepared.Query(  # built once, prepared on PostgreSQL
+_CASE = Case.__table__
+_LOCKED_TASK = prepared.Query(  # built once, prepared on PostgreSQL; a row, the case adopted from it
     select(
-        Case, *_TASK_COLUMNS,
+        *_CASE.c, *_TASK_COLUMNS,
         exists().where(CaseOfficer.case_id == Case.id, CaseOfficer.user_id == bindparam("user_id")),
         _STATE.c.definition_id, _STATE.c.serializer_version, _STATE.c.state, _STATE.c.projected,
     )
@@ -233,7 +236,6 @@ _LOCKED_TASK = prepared.Query(  # built once, prepared on PostgreSQL
     .join(_STATE, _STATE.c.case_id == Case.id)
     .where(TaskRow.id == bindparam("task_id"))
     .with_for_update(of=[Case.__table__, TaskRow.__table__, _STATE]),
-    orm=True,
 )
 
 

@@ -16,9 +16,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from uuid import UUID
+from uuid import uuid4
 
+from SpiffWorkflow import task as _task_module
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.serializer.default import workflow as _task_converters
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _timer_module
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
@@ -57,6 +59,18 @@ class _ClockedDatetime(datetime):
 
 
 _timer_module.datetime = _ClockedDatetime  # type: ignore[attr-defined]
+
+# --------------------------------------------------------------------------------------------
+# Task ids are strings
+# --------------------------------------------------------------------------------------------
+# SpiffWorkflow keys its task dicts by `uuid.UUID` objects and walks the tree through them (a task's
+# parent and children are ids looked up in `workflow.tasks`). `UUID.__hash__` and `__eq__` are Python
+# functions, called several hundred times per completed task: about a tenth of a completion's CPU. The
+# same ids as `str` hash in C (and cache their hash). Stored states are unchanged (ids are stored as
+# their string form either way); Zhifa uses ids only as strings (projections, API). Two names make the
+# ids: `uuid4` where a task is created, `UUID` where a task is restored.
+_task_module.uuid4 = lambda: str(uuid4())  # type: ignore[attr-defined]
+_task_converters.UUID = str  # type: ignore[attr-defined]
 
 
 @contextmanager
@@ -173,8 +187,8 @@ class Runtime:
         wf = BpmnWorkflow(definition.spec, definition.subprocess_specs, deserializing=True)
         converter = _converter_for(BpmnWorkflow)
         dct = _tasks_as_mappings(state["workflow"])
-        wf.tasks = converter.mapping_from_dict(dct["tasks"], UUID, workflow=wf)
-        wf.task_tree = wf.tasks.get(UUID(dct["root"]))
+        wf.tasks = converter.mapping_from_dict(dct["tasks"], str, workflow=wf)
+        wf.task_tree = wf.tasks.get(dct["root"])
         converter.set_default_attributes(wf, dct)
         converter.subprocesses_from_dict(dict(dct["subprocesses"]), wf)
         wf.bpmn_events = _REGISTRY.restore(dct.get("bpmn_events", []))
@@ -368,7 +382,7 @@ class Instance:
 
     def _task(self, task_id: str) -> Any:
         try:
-            task = self.wf.get_task_from_id(UUID(str(task_id)))
+            task = self.wf.get_task_from_id(str(task_id))
         except (ValueError, KeyError, SpiffWorkflowException):
             task = None
         if task is None:
