@@ -101,8 +101,8 @@ PATTERNS: list[tuple[str, Callable[[re.Match[str]], str | None]]] = [
     (r".+ is not competent for (?:matter .+|this matter)", lambda m: _("Your agency is not competent for this matter.")),
     (r"procedure (\S+) is not deployed",
      lambda m: _("The procedure of this matter is not deployed; ask the procedure designers.")),
-    (r"procedure (\S+) version (\d+) is not executable",
-     lambda m: _("Version %(version)s of the procedure of this matter cannot be run; ask the procedure designers.", version=m.group(2))),
+    (r"(?:procedure \S+ )?version (\d+) is not executable",
+     lambda m: _("Version %(version)s of the procedure of this matter cannot be run; ask the procedure designers.", version=m.group(1))),
     (r"this needs one of the roles: (.+)", _roles),
     # the task page (engine/tasks.py)
     (r"task (.+) is (\w+), not ready",

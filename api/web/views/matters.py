@@ -37,10 +37,10 @@ DEADLINE_MARKS = {"overdue": "red", "breached": "red", "met": "green"}  # waitin
 @login_required
 def matter_list():  # type: ignore[no-untyped-def]
     with web_unit() as u:
-        return _list_page(u, {"agency_id": "", "case": "", "summary": ""}, {})
+        return _list_page(u, {"agency_id": "", "case": "", "summary": "", "supervisor_ids": [str(u.actor.user_id)]}, {})
 
 
-def _list_page(u: Any, values: dict[str, str], errors: dict[str, list[str]]):  # type: ignore[no-untyped-def]
+def _list_page(u: Any, values: dict[str, Any], errors: dict[str, list[str]]):  # type: ignore[no-untyped-def]
     status = request.args.get("status") if request.args.get("status") in matters.STATUSES else ""
     page_no = max(1, request.args.get("page", 1, type=int) or 1)
     items, total = matters.list_matters(u, status=status or None, page=page_no, per_page=PER_PAGE)
@@ -49,20 +49,25 @@ def _list_page(u: Any, values: dict[str, str], errors: dict[str, list[str]]):  #
         "supervision/matters.html", matters=items, total=total, status=status, statuses=matters.STATUSES, page=page_no,
         pages=max(1, -(-total // PER_PAGE)), names=NAMES, deadline_mark=deadline_mark, may_open=may_open,
         agencies=matters.supervisable_agencies(u) if may_open else [], values=values, errors=errors,
+        supervisors=matters.assignable_supervisors(u) if may_open else [],
     )
 
 
 @web.post("/supervision/matters")
 @login_required
 def matter_open():  # type: ignore[no-untyped-def]
-    """A matter on the supervisor's own initiative: the supervised agency, optionally a case, the reason."""
+    """A matter on the supervisor's own initiative: the supervised agency, optionally a case, the reason, the
+    supervisors assigned (a form without the list: the opener alone, as the engine's default)."""
     form = request.form
-    values = {k: form.get(k, "").strip() for k in ("agency_id", "case", "summary")}
+    values: dict[str, Any] = {k: form.get(k, "").strip() for k in ("agency_id", "case", "summary")}
+    values["supervisor_ids"] = form.getlist("supervisor_ids")
     try:
         with web_unit() as u:
             body = {"source": "initiative", "agency_id": _integer(values["agency_id"]), "summary": form.get("summary", "")}
             if values["case"]:
                 body["case_id"] = _case_id(u, values["case"])
+            if "supervisor_ids.present" in form:  # the engine refuses an empty list and anyone it would not assign
+                body["supervisor_ids"] = [_integer(v.strip()) for v in values["supervisor_ids"]]
             opened = matters.open_matter(u, body)
     except InvalidInput as exc:
         with web_unit() as u:
