@@ -64,6 +64,14 @@ EXACT = {
     # the error pages' details
     "this case belongs to an agency outside your scope": lazy_gettext("This case belongs to an agency outside your scope."),
     "only the case's own agency can work on its tasks": lazy_gettext("Only the case's own agency can work on its tasks."),
+    "there is no supervision level above yours": lazy_gettext("There is no supervision level above yours."),
+    "only officers and the head of the case's own agency add evidence":
+        lazy_gettext("Only officers and the head of the case's own agency add evidence."),
+    "only the case's own agency issues its documents": lazy_gettext("Only the case's own agency issues its documents."),
+    "documents of a case are issued by its assigned officers, its reviewer or the agency head":
+        lazy_gettext("A case's documents are issued by its assigned officers, its legal reviewer or the agency head."),
+    "the case has been scored already": lazy_gettext("The case has been scored already; nothing was changed."),
+    "only the reviewer assigned to this case may score it": lazy_gettext("Only the reviewer assigned to this case may score it."),
 }
 
 AT_FIELD = {  # (field, message): what the message means at that field
@@ -112,6 +120,14 @@ PATTERNS: list[tuple[str, Callable[[re.Match[str]], str | None]]] = [
      lambda m: _("The task %(task)s is for the role %(role)s.", task=m.group(1), role=label(m.group(2)))),
     (r"task (.+) is for the case's assigned officers",
      lambda m: _("The task %(task)s is for the officers assigned to the case.", task=m.group(1))),
+    # alerts, evidence, documents
+    (r"alert (\d+) (?:was dismissed|is acknowledged) already",
+     lambda m: _("Alert %(id)s was handled already; nothing was changed.", id=m.group(1))),
+    (r"case (\S+) is archived; nothing can be added", lambda m: _("Case %(number)s is archived; nothing can be added.", number=m.group(1))),
+    (r"\d+ bytes is more than the limit of (\d+) bytes",
+     lambda m: _("The file is larger than the limit of %(size)s MB.", size=f"{int(m.group(1)) / 1048576:g}")),
+    (r"this task's document was issued already as (.+)",
+     lambda m: _("This task's document was issued already as %(number)s.", number=m.group(1))),
     # supervision matters
     (r"user (\d+) is not an active supervisor of your bureau",
      lambda m: _("User %(id)s is not an active supervisor of your bureau.", id=m.group(1))),

@@ -159,3 +159,18 @@ def test_one_who_opens_no_cases_gets_the_refusal_page_in_chinese(app: Any, core:
     assert response.status_code == 403
     assert "此操作需要以下角色之一：执法人员、机关负责人。" in response.get_data(as_text=True)
     assert nothing_created(core)[::2] == (0, 0)
+
+
+def test_the_api_keeps_the_engine_s_english_and_names_the_procedure(app: Any, core: Core, catalogue_gaps: dict[str, str]) -> None:
+    """Only the pages translate: the REST API answers the same refusals in the engine's words, located."""
+    http = app.test_client()
+    token = http.post("/api/v1/auth/token", json={"username": "officer1", "password": PASSWORD}).get_json()["access_token"]
+    body = {"party": {"type": "organization", "name": "某公司", "credit_code": "91350100M000100Y43"},
+            "officer_ids": user_ids(core, "officer1", "officer2"), "summary": "x"}
+    for code, field, message in ((catalogue_gaps["draft"], "process_id", "version 1 is not executable"),
+                                 (catalogue_gaps["undeployed"], "process_id", "not deployed"),
+                                 ("999", "matter_code", "not in the enforcement catalogue")):
+        response = http.post("/api/v1/cases", json={**body, "matter_code": code}, headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 422 and response.mimetype == "application/problem+json"
+        assert [(e["field"], e["message"]) for e in response.get_json()["errors"]] == [(field, message)]
+    assert nothing_created(core)[::2] == (0, 0)

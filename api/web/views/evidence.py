@@ -78,7 +78,7 @@ def _json_errors(view: Callable[..., Any]) -> Callable[..., Any]:
         except ZhifaError as exc:
             problems = [{"field": p.field, "message": explain(p.message, p.field)}
                         for p in getattr(exc, "problems", None) or []]
-            return jsonify({"detail": exc.detail, "problems": problems}), status_of(exc)
+            return jsonify({"detail": explain(exc.detail), "problems": problems}), status_of(exc)
 
     return wrapper
 
