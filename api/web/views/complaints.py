@@ -22,7 +22,7 @@ from ..blueprint import web
 from ..forms import errors_by_field
 from ..refusals import explain
 from ..websession import login_required, web_unit
-from .officer import PARTY_FIELDS
+from .officer import PARTY_FIELDS, case_field
 
 PER_PAGE = 20
 STATUSES = ("received", "case_opened", "not_filed", "closed")
@@ -80,7 +80,7 @@ def complaint_case(complaint_id: int):  # type: ignore[no-untyped-def]
                                           values["matter_code"] or None)
     except (InvalidInput, Conflict) as exc:
         with web_unit() as u:
-            return _page(u, complaint_id, "case", values, errors_by_field(exc))
+            return _page(u, complaint_id, "case", values, errors_by_field(exc, case_field))
     except Forbidden as exc:  # e.g. a matter the agency is not competent for; not one who opens cases: the refusal page
         with web_unit() as u:
             if not u.actor.has_role("officer", "agency_head"):

@@ -92,7 +92,7 @@ def case_new_post():  # type: ignore[no-untyped-def]
             opened = cases.open_case(u, values["matter_code"], party, officer_ids, values["summary"], clue_received_at=clue)
     except InvalidInput as exc:  # a procedure not deployed or not executable: the matter chosen has it
         with web_unit() as u:
-            return _case_form(u, values, errors_by_field(exc, _case_field))
+            return _case_form(u, values, errors_by_field(exc, case_field))
     except Forbidden as exc:  # a matter the agency is not competent for; not one who opens cases: the refusal page
         with web_unit() as u:
             if not u.actor.has_role("officer", "agency_head"):
@@ -102,7 +102,7 @@ def case_new_post():  # type: ignore[no-untyped-def]
     return redirect(url_for("web.case_page", case_id=opened.id))
 
 
-def _case_field(field: str) -> str:
+def case_field(field: str) -> str:
     """Where the form shows a refusal: its field; the matter's procedure at the matter; else at the top."""
     return "matter_code" if field == "process_id" else field if field in CASE_FIELDS else ""
 
