@@ -143,9 +143,10 @@ PATTERNS: list[tuple[str, Callable[[re.Match[str]], str | None]]] = [
     (r".* is not of type '(\w+)'", lambda m: _("Enter %(type)s.", type=TYPE_NAMES.get(m.group(1), m.group(1)))),
     (r".* is not a 'date'", lambda m: _("Enter a date.")),
     (r".* is not a 'date-time'", lambda m: _("Enter a date and time.")),
-    (r".* is less than the minimum of (.+)", lambda m: _("The value is too small.")),
-    (r".* is greater than the maximum of (.+)", lambda m: _("The value is too large.")),
-    (r".* is not one of \[.*\]", lambda m: _("Choose one of the options.")),
+    (r".* is less than (?:or equal to )?the minimum of .+", lambda m: _("The value is too small.")),
+    (r".* is greater than (?:or equal to )?the maximum of .+", lambda m: _("The value is too large.")),
+    (r".* (?:is not one of \[.*\]|is not valid under any of the given schemas)", lambda m: _("Choose one of the options.")),
+    (r".* does not match '.*'", lambda m: _("The value is not in the expected form.")),
     (r".* (?:should be non-empty|is too short)", lambda m: _("This field may not be empty.")),
     (r".* is too long", lambda m: _("The text is too long.")),
 ]

@@ -44,6 +44,9 @@ def app(sqlite_db: Any, tmp_path: Any) -> Any:
     ("'findings' is a required property", "findings", "此项为必填项。"),
     ("'两千' is not of type 'number'", "fine", "请输入数字。"),
     ("'x\ny' is too long", "text", "文字过长。"),
+    ("0 is less than or equal to the minimum of 0", "fine", "数值过小。"),
+    ("'c' is not valid under any of the given schemas", "tier", "请从选项中选择。"),
+    ("'9点' does not match '^([01][0-9]|2[0-3]):[0-5][0-9]$'", "hearing_time", "格式不正确。"),
     ("task 立案审批 is completed, not ready", None, "任务“立案审批”当前为“已办”，已不能办理，未作任何更改。"),
     ("something the pages have not met", None, "something the pages have not met"),
 ])
