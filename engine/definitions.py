@@ -181,7 +181,8 @@ def checked_executable(process_id: str, row: ProcessDefinition | None) -> Proces
     if row is None:
         raise InvalidInput(f"procedure {process_id} is not deployed", [Problem("not deployed", field="process_id")])
     if not row.executable:
-        raise InvalidInput(f"procedure {process_id} version {row.version} is not executable")
+        raise InvalidInput(f"procedure {process_id} version {row.version} is not executable",
+                           [Problem(f"version {row.version} is not executable", field="process_id")])
     return row
 
 

@@ -26,6 +26,8 @@ from engine.errors import (
     ZhifaError,
 )
 
+from .refusals import explain
+
 log = logging.getLogger("zhifa.web")
 web = Blueprint("web", __name__, template_folder="templates", static_folder="static",
                 static_url_path="/static/web")
@@ -63,15 +65,16 @@ def _csrf(exc: CSRFError):  # type: ignore[no-untyped-def]
 
 @web.errorhandler(ZhifaError)
 def _domain(exc: ZhifaError):  # type: ignore[no-untyped-def]
+    detail = explain(exc.detail)
     if isinstance(exc, Forbidden):
-        return _error_page(403, _("Not allowed"), exc.detail)
+        return _error_page(403, _("Not allowed"), detail)
     if isinstance(exc, NotFound):
-        return _error_page(404, _("Not found"), exc.detail)
+        return _error_page(404, _("Not found"), detail)
     if isinstance(exc, Conflict):
-        return _error_page(409, _("Cannot be done now"), exc.detail)
+        return _error_page(409, _("Cannot be done now"), detail)
     if isinstance(exc, InvalidInput):
-        return _error_page(422, _("Invalid input"), exc.detail)
-    return _error_page(400, _("Error"), exc.detail)
+        return _error_page(422, _("Invalid input"), detail)
+    return _error_page(400, _("Error"), detail)
 
 
 @web.errorhandler(HTTPException)

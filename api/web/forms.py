@@ -14,6 +14,8 @@ from werkzeug.datastructures import MultiDict
 from engine.clock import CHINA_TZ
 from engine.errors import Problem, ZhifaError
 
+from .refusals import explain
+
 
 @dataclass(frozen=True)
 class Choice:
@@ -193,10 +195,11 @@ def _nearest(top: Field, path: str) -> Field:
     return top
 
 
-def errors_by_field(refusal: ZhifaError, translate: Callable[[str], str] = str) -> dict[str, list[str]]:
-    """A refusal's messages by the field they name, each in the page's language by `translate`; a refusal
-    naming no problem (a conflict, say) gives its detail at the form ("")."""
+def errors_by_field(refusal: ZhifaError, at: Callable[[str], str] = str) -> dict[str, list[str]]:
+    """A refusal's messages by the field they name (`at` renames a field the page shows elsewhere), each in
+    the page's language (refusals.explain); a refusal naming no problem (a conflict, say) gives its detail at
+    the form ("")."""
     out: dict[str, list[str]] = {}
     for problem in refusal.problems or [Problem(refusal.detail)]:
-        out.setdefault(problem.field or "", []).append(translate(problem.message))
+        out.setdefault(at(problem.field or ""), []).append(explain(problem.message, problem.field))
     return out

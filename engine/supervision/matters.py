@@ -205,12 +205,16 @@ def _subject_case(unit: Unit, case_id: int | None, agency: Agency, alert: Compli
 def _supervisors(unit: Unit, ids: list[int] | None) -> list[User]:
     wanted = list(dict.fromkeys(ids or [unit.actor.user_id]))
     users = {u.id: u for u in unit.session.scalars(select(User).where(User.id.in_(wanted)))}
-    bad = [i for i in wanted if not (users.get(i) and users[i].active and users[i].agency_id == unit.actor.agency_id
-                                     and "supervisor" in users[i].roles)]
+    bad = [i for i in wanted if not (users.get(i) and _assignable(unit, users[i]))]
     if bad:
         raise InvalidInput("the assigned supervisors are not acceptable",
                            [Problem(f"user {i} is not an active supervisor of your bureau", field="supervisor_ids") for i in bad])
     return [users[i] for i in wanted]
+
+
+def _assignable(unit: Unit, user: User) -> bool:
+    """Who may be assigned to a matter the acting supervisor opens: an active supervisor of their bureau."""
+    return user.active and user.agency_id == unit.actor.agency_id and "supervisor" in user.roles
 
 
 def _ensure_matter_row(unit: Unit) -> None:
@@ -356,3 +360,10 @@ def supervisable_agencies(unit: Unit) -> list[dict[str, Any]]:
     require_role(unit.actor, "supervisor")
     rows = unit.session.scalars(select(Agency).where(*scope_filter(unit), Agency.kind == "enforcement").order_by(Agency.path))
     return [_agency(a) for a in rows]
+
+
+def assignable_supervisors(unit: Unit) -> list[dict[str, Any]]:
+    """The supervisors a matter the acting supervisor opens may be assigned (`supervisor_ids`), by username."""
+    require_role(unit.actor, "supervisor")
+    users = unit.session.scalars(select(User).where(User.agency_id == unit.actor.agency_id, User.active.is_(True)).order_by(User.username))
+    return [{"id": u.id, "username": u.username, "name": u.name} for u in users if _assignable(unit, u)]

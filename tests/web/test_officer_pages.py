@@ -20,16 +20,22 @@ def test_officer_opens_a_case_from_the_catalogue(pages, server):  # type: ignore
     page.get_by_label("执法事项（目录）").select_option("440201003001")
     page.get_by_label("法人或其他组织").check()
     page.get_by_label("当事人名称（姓名）").fill("广州市天河区示例超市有限公司")
-    page.get_by_label("统一社会信用代码").fill("91350100M000100Y43")
+    page.get_by_label("统一社会信用代码").fill("91350100M000100Y44")  # a wrong check character
     page.get_by_label("案情（线索摘要）").fill("投诉：价签缺失")
     page.get_by_role("button", name="登记案件").click()
+    # The engine's refusals, in Chinese at their fields: first the party's, then the officers'.
+    expect(page.locator("#party\\.credit_code-errors")).to_have_text("请填写有效的18位统一社会信用代码。")
+    expect(page.get_by_role("alert").first).to_have_text("案件未登记：请更正标出的项目。")
+    page.get_by_label("统一社会信用代码").fill("91350100M000100Y43")
+    page.get_by_role("button", name="登记案件").click()
     # One officer is not enough (APL Art. 42): the error is shown at the officers field.
-    expect(page.locator("#officer_ids-errors")).to_contain_text("at least 2 certified officers")
+    expect(page.locator("#officer_ids-errors")).to_have_text("请至少选择两名持有执法证件的执法人员（《行政处罚法》第四十二条）。")
+    expect(page.locator("#party\\.credit_code-errors")).to_have_count(0)
     expect(page.get_by_label("当事人名称（姓名）")).to_have_value("广州市天河区示例超市有限公司")
     page.get_by_label("李华").check()
     page.get_by_role("button", name="登记案件").click()
     expect(page.get_by_role("status")).to_contain_text("已登记")
-    expect(page.get_by_role("heading", level=1)).to_contain_text("穗天市监〔2026〕")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("穗天市监〔2026〕1号")  # the refusals took no number
     expect(page.get_by_text("广州市天河区示例超市有限公司")).to_be_visible()
     diagram_ready(page)
     expect(marked(page, "verify_clue", "current")).to_have_count(1)

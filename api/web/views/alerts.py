@@ -12,6 +12,7 @@ from engine.supervision import alerts as service
 from engine.supervision.alerts import ALERT_STATUSES
 
 from ..blueprint import web
+from ..refusals import explain
 from ..websession import login_required, web_unit
 
 ACTIONS = ("acknowledge", "dismiss", "escalate")
@@ -42,9 +43,9 @@ def alert_handle(alert_id: int):  # type: ignore[no-untyped-def]
             handled = service.handle_alert(u, alert_id, action if action in ACTIONS else "", reason if action == "dismiss" else None)
     except InvalidInput as exc:  # a dismissal without a reason: shown at the reason field
         with web_unit() as u:
-            return _inbox(u, {alert_id: _("Say why the alert is dismissed.") if action == "dismiss" else exc.detail}, {alert_id: reason})
+            return _inbox(u, {alert_id: _("Say why the alert is dismissed.") if action == "dismiss" else explain(exc.detail)}, {alert_id: reason})
     except Conflict as exc:
-        flash(exc.detail, "error")
+        flash(explain(exc.detail), "error")
         return redirect(url_for("web.alert_inbox", status=request.form.get("status") or None))
     done = {"acknowledge": _("Alert %(id)s acknowledged (case %(number)s)."),
             "dismiss": _("Alert %(id)s dismissed (case %(number)s)."),

@@ -6,7 +6,6 @@ matter from a conduct complaint). Everything goes through engine/publicity/compl
 engine/supervision/matters.py; their refusals are shown at their fields, nothing changed."""
 from __future__ import annotations
 
-import re
 from typing import Any
 from urllib.parse import quote
 
@@ -21,9 +20,9 @@ from engine.supervision import matters
 
 from ..blueprint import web
 from ..forms import errors_by_field
+from ..refusals import explain
 from ..websession import login_required, web_unit
-from .matters import _message as matter_message
-from .officer import PARTY_FIELDS, explain
+from .officer import PARTY_FIELDS, case_field
 
 PER_PAGE = 20
 STATUSES = ("received", "case_opened", "not_filed", "closed")
@@ -81,12 +80,12 @@ def complaint_case(complaint_id: int):  # type: ignore[no-untyped-def]
                                           values["matter_code"] or None)
     except (InvalidInput, Conflict) as exc:
         with web_unit() as u:
-            return _page(u, complaint_id, "case", values, errors_by_field(exc, _message))
+            return _page(u, complaint_id, "case", values, errors_by_field(exc, case_field))
     except Forbidden as exc:  # e.g. a matter the agency is not competent for; not one who opens cases: the refusal page
         with web_unit() as u:
             if not u.actor.has_role("officer", "agency_head"):
                 raise
-            return _page(u, complaint_id, "case", values, {"matter_code": [_message(exc.detail)]})
+            return _page(u, complaint_id, "case", values, {"matter_code": [explain(exc.detail)]})
     flash(_("Case %(number)s opened.", number=opened.number), "success")
     return redirect(url_for("web.case_page", case_id=opened.id))
 
@@ -101,7 +100,7 @@ def complaint_close(complaint_id: int):  # type: ignore[no-untyped-def]
             done = complaints.close(u, complaint_id, values["outcome"], values["reply"])
     except (InvalidInput, Conflict) as exc:
         with web_unit() as u:
-            return _page(u, complaint_id, "close", values, errors_by_field(exc, _message))
+            return _page(u, complaint_id, "close", values, errors_by_field(exc))
     flash(_("Complaint %(code)s: %(outcome)s.", code=done.tracking_code, outcome=NAMES[done.status]), "success")
     return redirect(url_for("web.complaint_page", complaint_id=complaint_id))
 
@@ -118,7 +117,7 @@ def complaint_matter(complaint_id: int):  # type: ignore[no-untyped-def]
                                              "agency_id": seen.about_agency_id, "summary": values["summary"]})
     except (InvalidInput, Conflict) as exc:
         with web_unit() as u:
-            return _page(u, complaint_id, "matter", values, errors_by_field(exc, lambda m: _message(matter_message(m))))
+            return _page(u, complaint_id, "matter", values, errors_by_field(exc))
     flash(_("Supervision matter %(number)s opened.", number=opened.number), "success")
     return redirect(url_for("web.matter_page", matter_id=opened.id))
 
@@ -143,28 +142,3 @@ def _page(u: Any, complaint_id: int, active: str, values: dict[str, Any], errors
         matters=catalogue.list_matters(u) if may_case else [],
         officers=accounts.certified_officers(u, u.actor.agency_id) if may_case else [],
     )
-
-
-def _message(message: str) -> str:
-    """The complaint engine's refusals in the page's language where they are known; its text otherwise."""
-    known = {
-        "one of not_filed, closed": _("Choose the outcome."),
-        "1 to 2000 characters": _("Write the reply to the complainant (1 to 2000 characters)."),
-        "required: the complaint names no matter": _("Choose the enforcement matter."),
-        "not in the enforcement catalogue": _("Choose the enforcement matter."),
-        "at least 2 certified officers are required (行政处罚法第四十二条)":
-            _("Choose at least two officers holding enforcement certificates (Administrative Punishment Law Art. 42)."),
-        "must be 'person' or 'organization'": _("Choose whether the party is an organisation or a natural person."),
-        "the party's name is required (text)": _("Enter the name of the party."),
-        "not a valid 18-character unified social credit code": _("Enter a valid 18-character unified social credit code."),
-        "a complaint about enforcement conduct is handled by supervision, not by a case":
-            _("A complaint about enforcement conduct is handled by supervision, not by an enforcement case."),
-    }
-    if message in known:
-        return known[message]
-    if " is not competent for matter " in message:
-        return _("Your agency is not competent for this matter.")
-    handled = re.fullmatch(r"(?:the complaint )?is (?:already )?(\w+)", message)
-    if handled and handled.group(1) in NAMES:
-        return _("The complaint is handled already (%(status)s); nothing was changed.", status=NAMES[handled.group(1)])
-    return explain(message)

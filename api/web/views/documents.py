@@ -17,8 +17,8 @@ from engine.errors import InvalidInput, NotFound, Problem
 from .. import extensions
 from ..blueprint import web
 from ..forms import attach_errors, data_from, fields_of
+from ..refusals import explain
 from ..websession import login_required, web_unit
-from .officer import explain
 
 
 def _section_data(u: Any, case: Any) -> dict[str, Any]:
@@ -81,7 +81,7 @@ def _library_page(u: Any, case_id: int, template: str, values: dict[str, Any], p
     form = _library_form(u, case_id, template)
     service.check_may_issue(u, case_id)
     fields = fields_of(form.schema, form.ui_schema, values)
-    loose = attach_errors(fields, [Problem(explain(p.message), field=p.field) for p in problems])
+    loose = attach_errors(fields, [Problem(explain(p.message, p.field), field=p.field) for p in problems])
     return render_template("documents/library_form.html", case=cases.get_case(u, case_id), form=form, fields=fields,
                            loose=loose, invalid=bool(problems))
 

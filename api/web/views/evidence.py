@@ -13,7 +13,6 @@ from typing import Any
 from urllib.parse import quote
 
 from flask import Response, jsonify, render_template, request
-from flask_babel import lazy_gettext
 
 from engine.errors import InvalidInput, Problem, ZhifaError
 from engine.evidence import service
@@ -24,6 +23,7 @@ from ...context import core
 from ...problems import status_of
 from .. import extensions
 from ..blueprint import web
+from ..refusals import explain
 from ..websession import login_required, web_unit
 
 
@@ -69,15 +69,6 @@ def evidence_content(evidence_id: int):  # type: ignore[no-untyped-def]
 
 
 # -- the resumable upload, for static/upload.js ------------------------------------------------------------
-MESSAGES = {  # engine/evidence/service.py clean_meta's refusals, in the page's language
-    "ISO 8601 with a UTC offset, not in the future": lazy_gettext("Enter a time that is not later than now."),
-    "a number between -90 and 90": lazy_gettext("Enter a latitude from -90 to 90."),
-    "a number between -180 and 180": lazy_gettext("Enter a longitude from -180 to 180."),
-    "give both latitude and longitude, or neither": lazy_gettext("Give both latitude and longitude, or neither."),
-    "text of at most 120 characters": lazy_gettext("At most 120 characters."),
-}
-
-
 def _json_errors(view: Callable[..., Any]) -> Callable[..., Any]:
     """Refusals as JSON {title, detail, problems} with their status, for the script to show."""
     @wraps(view)
@@ -85,9 +76,9 @@ def _json_errors(view: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return view(*args, **kwargs)
         except ZhifaError as exc:
-            problems = [{"field": p.field, "message": str(MESSAGES.get(p.message, p.message))}
+            problems = [{"field": p.field, "message": explain(p.message, p.field)}
                         for p in getattr(exc, "problems", None) or []]
-            return jsonify({"detail": exc.detail, "problems": problems}), status_of(exc)
+            return jsonify({"detail": explain(exc.detail), "problems": problems}), status_of(exc)
 
     return wrapper
 

@@ -4,7 +4,6 @@ deadline, documents, tasks, timeline). Everything goes through engine/supervisio
 ordinary tasks done on the generic task page (/tasks/<id>). Refusals are shown at the engine's fields."""
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
@@ -18,6 +17,7 @@ from engine.supervision import matters
 
 from ..blueprint import web
 from ..forms import errors_by_field
+from ..refusals import explain
 from ..websession import login_required, web_unit
 
 PER_PAGE = 20
@@ -37,10 +37,10 @@ DEADLINE_MARKS = {"overdue": "red", "breached": "red", "met": "green"}  # waitin
 @login_required
 def matter_list():  # type: ignore[no-untyped-def]
     with web_unit() as u:
-        return _list_page(u, {"agency_id": "", "case": "", "summary": ""}, {})
+        return _list_page(u, {"agency_id": "", "case": "", "summary": "", "supervisor_ids": [str(u.actor.user_id)]}, {})
 
 
-def _list_page(u: Any, values: dict[str, str], errors: dict[str, list[str]]):  # type: ignore[no-untyped-def]
+def _list_page(u: Any, values: dict[str, Any], errors: dict[str, list[str]]):  # type: ignore[no-untyped-def]
     status = request.args.get("status") if request.args.get("status") in matters.STATUSES else ""
     page_no = max(1, request.args.get("page", 1, type=int) or 1)
     items, total = matters.list_matters(u, status=status or None, page=page_no, per_page=PER_PAGE)
@@ -49,29 +49,34 @@ def _list_page(u: Any, values: dict[str, str], errors: dict[str, list[str]]):  #
         "supervision/matters.html", matters=items, total=total, status=status, statuses=matters.STATUSES, page=page_no,
         pages=max(1, -(-total // PER_PAGE)), names=NAMES, deadline_mark=deadline_mark, may_open=may_open,
         agencies=matters.supervisable_agencies(u) if may_open else [], values=values, errors=errors,
+        supervisors=matters.assignable_supervisors(u) if may_open else [],
     )
 
 
 @web.post("/supervision/matters")
 @login_required
 def matter_open():  # type: ignore[no-untyped-def]
-    """A matter on the supervisor's own initiative: the supervised agency, optionally a case, the reason."""
+    """A matter on the supervisor's own initiative: the supervised agency, optionally a case, the reason, the
+    supervisors assigned (a form without the list: the opener alone, as the engine's default)."""
     form = request.form
-    values = {k: form.get(k, "").strip() for k in ("agency_id", "case", "summary")}
+    values: dict[str, Any] = {k: form.get(k, "").strip() for k in ("agency_id", "case", "summary")}
+    values["supervisor_ids"] = form.getlist("supervisor_ids")
     try:
         with web_unit() as u:
             body = {"source": "initiative", "agency_id": _integer(values["agency_id"]), "summary": form.get("summary", "")}
             if values["case"]:
                 body["case_id"] = _case_id(u, values["case"])
+            if "supervisor_ids.present" in form:  # the engine refuses an empty list and anyone it would not assign
+                body["supervisor_ids"] = [_integer(v.strip()) for v in values["supervisor_ids"]]
             opened = matters.open_matter(u, body)
     except InvalidInput as exc:
         with web_unit() as u:
-            return _list_page(u, values, errors_by_field(exc, _message))
+            return _list_page(u, values, errors_by_field(exc))
     except Forbidden as exc:
         with web_unit() as u:
             if not u.actor.has_role("supervisor"):
                 raise  # not one who opens matters: the refusal page
-            return _list_page(u, values, {"agency_id": [_message(exc.detail)]})
+            return _list_page(u, values, {"agency_id": [explain(exc.detail)]})
     flash(_("Supervision matter %(number)s opened.", number=opened.number), "success")
     return redirect(url_for("web.matter_page", matter_id=opened.id))
 
@@ -88,29 +93,6 @@ def _case_id(u: Any, typed: str) -> Any:
         return int(typed)
     found, _total = cases.list_cases(u, q=typed, per_page=5)
     return next((c["id"] for c in found if c["number"] == typed), typed)
-
-
-def _message(message: str) -> str:
-    """The engine's refusals in the page's language where they are known; the engine's text otherwise."""
-    known = {
-        "the id of the supervised enforcement agency (an integer)": _("Choose the supervised enforcement agency."),
-        "unknown agency": _("Choose the supervised enforcement agency."),
-        "must be an enforcement agency": _("The supervised agency must be an enforcement agency."),
-        "what the matter is about: text of 1 to 2000 characters": _("Say what the matter is about (1 to 2000 characters)."),
-        "an integer case id, or leave it out": _("Enter the number of a case of the supervised agency, or leave it empty."),
-        "unknown case": _("There is no such enforcement case."),
-        "a case of the supervised agency": _("This case is not a case of the supervised agency."),
-        "unknown alert": _("There is no such alert."),
-        "dismissed": _("The alert was dismissed: a dismissed alert opens no matter."),
-    }
-    if message in known:
-        return known[message]
-    already = re.fullmatch(r"already matter (.+)", message)
-    if already:
-        return _("Supervision matter %(number)s was opened from it already.", number=already.group(1))
-    if message.endswith("is outside your supervision scope"):
-        return _("This agency is outside your supervision scope.")
-    return message
 
 
 def deadline_mark(deadline: dict[str, Any] | None, left: dict[str, str]) -> str:
@@ -131,7 +113,7 @@ def matter_from_alert(alert_id: int):  # type: ignore[no-untyped-def]
         with web_unit() as u:
             opened = matters.open_matter(u, body)
     except (InvalidInput, Conflict) as exc:  # a second matter from the same alert, a dismissed alert …
-        messages = [_message(p.message) for p in exc.problems] or [exc.detail]
+        messages = [explain(p.message, p.field) for p in exc.problems] or [explain(exc.detail)]
         flash(_("No supervision matter opened from alert %(id)s: %(reason)s", id=alert_id, reason=" ".join(messages)), "error")
         return redirect(url_for("web.alert_inbox", status=request.form.get("status") or None))
     flash(_("Supervision matter %(number)s opened.", number=opened.number), "success")

@@ -11,7 +11,6 @@ from typing import Any
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext
 
 from engine import accounts, audit, cases, catalogue, discretion, overview, tasks
 from engine.clock import CHINA_TZ
@@ -21,7 +20,8 @@ from engine.supervision import matters
 from .. import extensions
 from ..blueprint import web
 from ..filters import local
-from ..forms import attach_errors, data_from, fields_of
+from ..forms import attach_errors, data_from, errors_by_field, fields_of
+from ..refusals import explain
 from ..websession import login_required, web_unit
 
 PER_PAGE = 20
@@ -68,13 +68,14 @@ def case_list():  # type: ignore[no-untyped-def]
 
 # -- opening a case ---------------------------------------------------------------------------------
 PARTY_FIELDS = ("type", "name", "id_number", "credit_code", "address", "phone", "legal_representative")
+CASE_FIELDS = {"", "matter_code", "officer_ids", "summary", "clue_received_at", *(f"party.{k}" for k in PARTY_FIELDS)}
 
 
 @web.get("/cases/new")
 @login_required
 def case_new():  # type: ignore[no-untyped-def]
     with web_unit() as u:
-        return _case_form(u, {"party": {"type": "organization"}, "officer_ids": [u.actor.user_id]}, [])
+        return _case_form(u, {"party": {"type": "organization"}, "officer_ids": [u.actor.user_id]}, {})
 
 
 @web.post("/cases/new")
@@ -89,14 +90,21 @@ def case_new_post():  # type: ignore[no-untyped-def]
     try:
         with web_unit() as u:
             opened = cases.open_case(u, values["matter_code"], party, officer_ids, values["summary"], clue_received_at=clue)
-    except InvalidInput as exc:
+    except InvalidInput as exc:  # a procedure not deployed or not executable: the matter chosen has it
         with web_unit() as u:
-            return _case_form(u, values, exc.problems or [Problem(exc.detail)])
-    except Forbidden as exc:
+            return _case_form(u, values, errors_by_field(exc, case_field))
+    except Forbidden as exc:  # a matter the agency is not competent for; not one who opens cases: the refusal page
         with web_unit() as u:
-            return _case_form(u, values, [Problem(exc.detail, field="matter_code")])
+            if not u.actor.has_role("officer", "agency_head"):
+                raise
+            return _case_form(u, values, {"matter_code": [explain(exc.detail)]})
     flash(_("Case %(number)s opened.", number=opened.number), "success")
     return redirect(url_for("web.case_page", case_id=opened.id))
+
+
+def case_field(field: str) -> str:
+    """Where the form shows a refusal: its field; the matter's procedure at the matter; else at the top."""
+    return "matter_code" if field == "process_id" else field if field in CASE_FIELDS else ""
 
 
 def _clue_instant(raw: str) -> str | None:
@@ -105,10 +113,7 @@ def _clue_instant(raw: str) -> str | None:
     return raw + ":00+08:00" if re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d", raw) else raw
 
 
-def _case_form(u: Any, values: dict[str, Any], problems: list[Problem]):  # type: ignore[no-untyped-def]
-    errors: dict[str, list[str]] = {}
-    for p in problems:
-        errors.setdefault(p.field or "", []).append(explain(p.message))
+def _case_form(u: Any, values: dict[str, Any], errors: dict[str, list[str]]):  # type: ignore[no-untyped-def]
     return render_template(
         "cases/new.html", values=values, errors=errors,
         matters=catalogue.list_matters(u), officers=accounts.certified_officers(u, u.actor.agency_id),
@@ -175,7 +180,7 @@ def _task_form(u: Any, task_id: str, values: dict[str, Any], problems: list[Prob
     detail = tasks.get_task(u, task_id)
     case = cases.get_case(u, detail.summary.case_id)
     fields = fields_of(detail.form["schema"], detail.form["ui_schema"], values)
-    loose = attach_errors(fields, [Problem(explain(p.message), field=p.field) for p in problems])
+    loose = attach_errors(fields, [Problem(explain(p.message, p.field), field=p.field) for p in problems])
     band = discretion.decision_band(u, task_id, _tier(values.get("discretion_tier"))) if detail.summary.state == "ready" else None
     return render_template(
         "tasks/form.html", task=detail.summary, form=detail.form, fields=fields, loose=loose, case=case,
@@ -195,27 +200,3 @@ def task_band(task_id: str):  # type: ignore[no-untyped-def]
     with web_unit() as u:
         band = discretion.decision_band(u, task_id, _tier(request.args.get("discretion_tier")))
         return render_template("tasks/_band.html", band=band, task_id=task_id, tier_names=discretion.TIERS)
-
-
-TYPE_NAMES = {
-    "number": lazy_gettext("a number"), "integer": lazy_gettext("a whole number"), "string": lazy_gettext("text"),
-    "boolean": lazy_gettext("yes or no"), "array": lazy_gettext("a list"), "object": lazy_gettext("a group of fields"),
-}
-_REQUIRED = re.compile(r"^'[^']+' is a required property$")
-_TYPE = re.compile(r"^.* is not of type '(\w+)'$")
-
-
-def explain(message: str) -> str:
-    """The server's validation messages in the page's language where they follow a known pattern."""
-    if _REQUIRED.match(message):
-        return _("This field is required.")
-    match = _TYPE.match(message)
-    if match:
-        return _("Enter %(type)s.", type=TYPE_NAMES.get(match.group(1), match.group(1)))
-    if message.endswith("is not a 'date'"):
-        return _("Enter a date.")
-    if "is less than the minimum" in message:
-        return _("The value is too small.")
-    if "should be non-empty" in message or "is too short" in message:
-        return _("This field may not be empty.")
-    return message

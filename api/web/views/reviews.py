@@ -16,31 +16,10 @@ from engine.supervision import indicators, review
 
 from ..blueprint import web
 from ..forms import errors_by_field
+from ..refusals import explain
 from ..websession import login_required, web_unit
 
 BLANK_ITEMS = 3  # empty rows offered below the checklist's items
-
-
-def _message(message: str) -> str:
-    known = {
-        "YYYY-MM-DD": _("Enter a date."),
-        "no closed case of this subtree in the period": _("No case of these agencies was closed in this period."),
-        "must not be after 'to'": _("The period ends before it starts."),
-        "an integer from 1 to 1000": _("Enter a whole number from 1 to 1000."),
-        "an integer from 0 to 2^31-1": _("Enter a whole number from 0 to 2147483647."),
-        "an integer": _("Choose an agency."),
-        "an active legal reviewer or supervisor": _("Choose a legal reviewer or supervisor."),
-        "a unique non-empty code": _("Enter a code that no other item has."),
-        "a non-empty text": _("This field may not be empty."),
-        "an integer from 1 to 100": _("Enter a whole number from 1 to 100."),
-        "a non-empty string": _("This field may not be empty."),
-        "a non-empty list of {code, text, max_score}": _("Enter at least one item."),
-    }
-    if message in known:
-        return known[message]
-    if message.startswith("0 to "):
-        return _("Enter a whole number from 0 to %(max)s.", max=message[5:])
-    return message
 
 
 def _integer(raw: str | None) -> Any:
@@ -84,7 +63,7 @@ def reviews_draw():  # type: ignore[no-untyped-def]
                                 per_agency=_integer(values["per_agency"]), seed=_integer(values["seed"]))
     except InvalidInput as exc:
         with web_unit() as u:
-            return _reviews_page(u, values, errors_by_field(exc, _message))
+            return _reviews_page(u, values, errors_by_field(exc))
     except Forbidden:
         with web_unit() as u:
             if not u.actor.has_role("supervisor", "admin"):
@@ -118,9 +97,9 @@ def review_assign(sample_id: int, case_id: int):  # type: ignore[no-untyped-def]
             review.assign(u, sample_id, case_id, _integer(request.form.get("reviewer_id")))
     except InvalidInput as exc:
         with web_unit() as u:
-            return _sample_page(u, sample_id, {case_id: [_message(p.message) for p in exc.problems or [Problem(exc.detail)]]})
+            return _sample_page(u, sample_id, {case_id: [explain(p.message, p.field) for p in exc.problems or [Problem(exc.detail)]]})
     except Conflict as exc:
-        flash(exc.detail, "error")
+        flash(explain(exc.detail), "error")
         return redirect(url_for("web.review_sample", sample_id=sample_id))
     flash(_("Reviewer assigned."), "success")
     return redirect(url_for("web.review_sample", sample_id=sample_id, _anchor=f"case-{case_id}"))
@@ -150,7 +129,7 @@ def review_score(sample_id: int, case_id: int):  # type: ignore[no-untyped-def]
         with web_unit() as u:
             found = review.case_to_score(u, sample_id, case_id)
             return render_template("supervision/review_score.html", found=found, values={"scores": raw, "findings": findings},
-                                   errors=errors_by_field(exc, _message))
+                                   errors=errors_by_field(exc))
     flash(_("Case %(number)s scored: %(total)d points.", number=scored.case_number, total=scored.total), "success")
     return redirect(url_for("web.reviews"))
 
@@ -192,6 +171,6 @@ def review_checklist_save():  # type: ignore[no-untyped-def]
             saved = review.replace_checklist(u, name, sent)
     except InvalidInput as exc:
         with web_unit() as u:
-            return _checklist_page(review.current_checklist(u), name, typed, errors_by_field(exc, _message))
+            return _checklist_page(review.current_checklist(u), name, typed, errors_by_field(exc))
     flash(_("Checklist saved as version %(id)d; new samples use it.", id=saved.id), "success")
     return redirect(url_for("web.review_checklist"))
