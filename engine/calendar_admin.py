@@ -229,19 +229,22 @@ def _reschedule_case(unit: Unit, case: Case, rows: list[TimerRow], reason: str) 
         due = timer_due(unit.calendar, row.started_at, row.limit_amount, row.limit_unit, view.clock)
         if due.at == view.due_at and due.provisional == row.provisional:
             continue
-        instance.reschedule_timer(row.id, due.at.isoformat())
-        changes.append((row, view.due_at, due))
+        variable = instance.reschedule_timer(row.id, due.at.isoformat())
+        changes.append((row, view.due_at, due, variable))
     if not changes:
         return []
     instances.save(unit, case, instance)
     moved = []
-    for row, before, due in changes:
+    for row, before, due, variable in changes:
         row.provisional = due.provisional
-        audit.record(unit, "timer.rescheduled", {
+        detail = {
             "timer_id": row.id, "bpmn_id": row.bpmn_id, "legal_basis": row.legal_basis, "reason": reason,
             "due_before": before.isoformat() if before else None, "due_after": due.at.isoformat(),
             "provisional": due.provisional,
-        }, case=case)
+        }
+        if variable is not None:  # the case data the later steps decide with moved too
+            detail["due_variable"] = variable.as_dict()
+        audit.record(unit, "timer.rescheduled", detail, case=case)
         moved.append(Rescheduled(case.id, case.number, row.id, row.bpmn_id,
                                  before.astimezone(CHINA_TZ) if before else None, due.at.astimezone(CHINA_TZ),
                                  due.provisional))

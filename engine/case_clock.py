@@ -114,6 +114,7 @@ class Applied:
     due_after: datetime | None
     provisional: bool
     clock: dict[str, Any]
+    due_variable: dict[str, Any] | None = None  # the timer's due variable before and after (due_variables)
 
 
 def _limit(text: str | None) -> tuple[int, str]:
@@ -279,9 +280,9 @@ def apply_approved(
     else:
         amount, unit = _limit(view.properties.get("limit"))
         due = timer_due(cal, view.started_at, amount, unit, clock)
-    instance.reschedule_timer(view.id, due.at.isoformat() if due else None, clock)
+    variable = instance.reschedule_timer(view.id, due.at.isoformat() if due else None, clock)
     return Applied(view.id, view.bpmn_id, again["kind"], view.due_at, due.at if due else None,
-                   bool(due and due.provisional), clock)
+                   bool(due and due.provisional), clock, variable.as_dict() if variable is not None else None)
 
 
 def _changed(clock: Mapping[str, Any], request: Mapping[str, Any], approval: Mapping[str, Any]) -> dict[str, Any]:

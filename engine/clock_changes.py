@@ -139,10 +139,13 @@ def _day_of(data: dict[str, Any], fields: str | None) -> str | None:
 def _record(unit: Unit, case: Case, task: Any, request: dict[str, Any], applied: Applied, reason: str) -> None:
     unit.session.execute(update(TimerRow).where(TimerRow.id == applied.timer_id).values(provisional=applied.provisional))
     audit.record(unit, "clock.changed", {"task_id": task.id, "request": request, "clock": applied.clock}, case=case)
-    audit.record(unit, "timer.rescheduled", {
+    detail = {
         "timer_id": applied.timer_id, "bpmn_id": applied.bpmn_id, "reason": f"{reason}: {applied.kind}",
         "legal_basis": request.get("legal_basis"),
         "due_before": applied.due_before.isoformat() if applied.due_before else None,
         "due_after": applied.due_after.isoformat() if applied.due_after else None,
         "provisional": applied.provisional,
-    }, case=case)
+    }
+    if applied.due_variable is not None:  # the case data the later steps decide with moved too
+        detail["due_variable"] = applied.due_variable
+    audit.record(unit, "timer.rescheduled", detail, case=case)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import keyword
 import logging
 import re
 import threading
@@ -43,7 +44,13 @@ from SpiffWorkflow.spiff.parser.task_spec import BusinessRuleTaskParser
 from SpiffWorkflow.spiff.specs.defaults import BusinessRuleTask
 
 from engine.errors import DeploymentInvalid, Problem
-from engine.spiff.scripts import DEFAULT_FUNCTIONS, check_code
+from engine.spiff.due_variables import DUE_FORMATS, DUE_VARIABLE, DUE_VARIABLE_FORMAT
+from engine.spiff.scripts import (
+    CALLABLE_BUILTINS,
+    DEFAULT_FUNCTIONS,
+    FORBIDDEN_NAMES,
+    check_code,
+)
 from engine.xmlsafe import DEFAULT_MAX_BYTES, XmlRejected, parse_xml
 
 log = logging.getLogger(__name__)
@@ -990,6 +997,7 @@ class _BundleChecker:
 
         props, _ = _spiff_properties(event)
         self._check_timer_properties(doc, event, props, label)
+        self._check_due_variable(doc, event, props, label, timer_type)
         if self.require_statutory_timers:
             missing = [name for name in ("legal_basis", "limit") if not (props.get(name) or "").strip()]
             for name in missing:
@@ -1049,6 +1057,31 @@ class _BundleChecker:
         if clock is not None and not _IDENTIFIER.match(clock):
             add(f"Timer {label}: clock_start must be a task-data variable name, not {clock!r}",
                 file=doc.name, node=event, field="clock_start")
+
+    def _check_due_variable(self, doc: _Doc, event, props: dict[str, str], label: str, timer_type: str | None) -> None:
+        """`due_variable` / `due_variable_format` (engine/spiff/due_variables.py): the task-data variable the
+        engine keeps equal to the timer's due, and how it is written."""
+        add = self.problems.add
+        name, fmt = props.get(DUE_VARIABLE), props.get(DUE_VARIABLE_FORMAT)
+        if name is None:
+            if fmt is not None:
+                add(f"Timer {label}: {DUE_VARIABLE_FORMAT} without {DUE_VARIABLE}: name the variable that holds the "
+                    "due date", file=doc.name, node=event, field=DUE_VARIABLE)
+            return
+        reserved = self.functions | CALLABLE_BUILTINS | FORBIDDEN_NAMES | {"True", "False", "None"}
+        if not _IDENTIFIER.match(name) or keyword.iskeyword(name) or name in reserved:
+            add(f"Timer {label}: {DUE_VARIABLE} must be a task-data variable name (letters, digits, _; not a "
+                f"keyword or a function scripts call), not {name!r}", file=doc.name, node=event, field=DUE_VARIABLE)
+        elif name == props.get("clock_start"):
+            add(f"Timer {label}: {DUE_VARIABLE} {name!r} is the timer's clock_start: the due would overwrite the "
+                "day the period counts from", file=doc.name, node=event, field=DUE_VARIABLE)
+        if fmt not in DUE_FORMATS:
+            add(f"Timer {label}: {DUE_VARIABLE_FORMAT} must be one of {', '.join(DUE_FORMATS)} (date: YYYY-MM-DD in "
+                f"China time; instant: ISO 8601 with +08:00), not {fmt!r}", file=doc.name, node=event,
+                field=DUE_VARIABLE_FORMAT)
+        if timer_type == "timeCycle":
+            add(f"Timer {label}: a cycle timer has no single due date for {DUE_VARIABLE}", file=doc.name, node=event,
+                field=DUE_VARIABLE)
 
     # -- call activities ---------------------------------------------------------------------
 

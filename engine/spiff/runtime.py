@@ -34,6 +34,8 @@ from SpiffWorkflow.util.task import TaskState
 from engine.clock import Clock
 from engine.errors import Conflict, NotFound, WorkflowError
 
+from . import due_variables
+from .due_variables import DueVariableChange
 from .scripts import make_script_engine
 
 _REGISTRY = BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
@@ -130,6 +132,7 @@ class Definition:
     spec: Any
     subprocess_specs: dict[str, Any]
     _task_specs: dict[str, Any] = field(default_factory=dict, repr=False)
+    _has_due_variables: bool | None = field(default=None, repr=False)
 
     def to_state(self) -> dict[str, Any]:
         """The spec as JSON-able data, stored once per deployed version."""
@@ -151,6 +154,18 @@ class Definition:
                 for task_spec in spec.task_specs.values():
                     self._task_specs.setdefault(task_spec.bpmn_id or task_spec.name, task_spec)
         return self._task_specs.get(bpmn_id)
+
+    @property
+    def has_due_variables(self) -> bool:
+        """Whether any timer declares a `due_variable` (engine.spiff.due_variables)."""
+        if self._has_due_variables is None:
+            self._has_due_variables = any(
+                due_variables.declared(task_spec) is not None
+                for spec in [self.spec, *self.subprocess_specs.values()]
+                for task_spec in spec.task_specs.values()
+                if _is_timer(task_spec)
+            )
+        return self._has_due_variables
 
 
 def load_definition(files: dict[str, bytes], **kwargs: Any) -> Definition:
@@ -298,12 +313,26 @@ class Instance:
 
     def advance(self) -> None:
         """Run engine steps (scripts, gateways) and fire every timer due as of the clock."""
+        before_run = self._before_run if self.definition.has_due_variables else None
         with _clock_in_force(self.runtime.clock), _as_workflow_error(None):
-            self.wf.do_engine_steps()  # ends by refreshing timers: one that came due is now READY
+            self.wf.do_engine_steps(before_run)  # ends by refreshing timers: one that came due is now READY
             for _ in range(_MAX_ADVANCE_ROUNDS):
                 if not any(t.state == TaskState.READY and not t.task_spec.manual for t in self.all_tasks()):
                     break
-                self.wf.do_engine_steps()
+                self.wf.do_engine_steps(before_run)
+        if before_run is not None:
+            self._write_due_variables()
+
+    def _before_run(self, task: Any) -> None:
+        """A timer about to run (it fired) hands its due to the steps after it."""
+        if _is_timer(task.task_spec):
+            due_variables.write(task, _parse_due(task.internal_data.get("event_value")), self.wf.subprocesses)
+
+    def _write_due_variables(self) -> None:
+        """Every armed timer's due into its due variable (first armed, or re-armed by a loop)."""
+        for task in list(self.wf.event_manager.tasks.values()):
+            if task.state == TaskState.WAITING and _is_timer(task.task_spec):
+                due_variables.write(task, _parse_due(task.internal_data.get("event_value")), self.wf.subprocesses)
 
     def waiting_for_message(self, name: str) -> bool:
         return any(e.name == name and e.event_type == "MessageEventDefinition" for e in self.wf.waiting_events())
@@ -320,10 +349,14 @@ class Instance:
                 raise Conflict(f"the procedure is not waiting for the message {name!r} now") from exc
         self.advance()
 
-    def reschedule_timer(self, task_id: str, due: str | None, clock: dict[str, Any] | None = None) -> None:
+    def reschedule_timer(
+        self, task_id: str, due: str | None, clock: dict[str, Any] | None = None
+    ) -> DueVariableChange | None:
         """Move a waiting timer to ``due`` (ISO with offset), or stop it (None: it cannot fire).
 
         ``clock`` (the case-clock record of `engine.case_clock`) is kept with the timer's state.
+        A timer with a `due_variable` writes its new due there (None while stopped); returns what
+        that variable held before and holds now, or None if the timer has none or it did not change.
         """
         task = self._task(task_id)
         if not _is_timer(task.task_spec) or task.state != TaskState.WAITING:
@@ -331,6 +364,7 @@ class Instance:
         task._set_internal_data(event_value=due or STOPPED_TIMER_VALUE)
         if clock is not None:
             task._set_internal_data(zhifa_clock=json.loads(json.dumps(clock)))
+        return due_variables.write(task, _parse_due(task.internal_data["event_value"]), self.wf.subprocesses)
 
     def fire_due_timers(self) -> list[str]:
         before = {t.id for t in self.all_tasks() if t.state == TaskState.WAITING}

@@ -388,7 +388,9 @@ def test_punish_after_statement_and_payment_in_time(make_case):
     # 03-17 + 15 days = 04-01, a Wednesday
     assert (p12.status, due_day(p12), p12.started_at) == ("pending", "2026-04-01", iso("2026-03-17T10:00"))
     assert p12.properties == {"legal_basis": "行政处罚法第六十七条第三款", "limit": "15 calendar_days",
-                              "kind": "deadline", "clock_start": "decision_served_at"}
+                              "kind": "deadline", "clock_start": "decision_served_at",
+                              "due_variable": "payment_due_at", "due_variable_format": "instant"}
+    assert case.task("record_payment").data["payment_due_at"] == "2026-04-01T23:59:59+08:00"
 
     case.at("2026-03-30T10:00")
     case.complete("record_payment", payment_form(iso("2026-03-30T10:00"), 50000))
