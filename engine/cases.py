@@ -8,7 +8,6 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, func, insert, select
-from sqlalchemy.orm import make_transient_to_detached
 
 from engine import audit, definitions, instances, prepared, sequences
 from engine.accounts import has_valid_certificate, require_role
@@ -105,10 +104,7 @@ def _insert_case(unit: Unit, values: dict[str, Any]) -> Case:
     """INSERT ... RETURNING id as one Core statement; the row is then held by the session as if loaded."""
     statement = _INSERT_CASE.statement(unit.session.connection())
     case_id = unit.execute(statement, {f"v_{name}": value for name, value in values.items()}).scalar_one()
-    case = Case(id=case_id, **values)
-    make_transient_to_detached(case)
-    unit.session.add(case)
-    return case
+    return prepared.adopt(unit.session, Case, {**values, "id": case_id})
 
 
 _INSERT_CASE = prepared.Query(  # built once (prepared on PostgreSQL); every column but the id is given

@@ -25,6 +25,9 @@ from typing import Any
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_dict
+from sqlalchemy.orm.util import identity_key
 
 _KEY = "zhifa.prepared"  # in the DBAPI connection's pool info: names prepared on that connection
 _LIMIT = 200  # distinct statements prepared by a process, at most (each connection holds those it used)
@@ -128,15 +131,13 @@ def adopt(session: Any, cls: type, values: dict[str, Any]) -> Any:
     name): the object the session holds for that identity already, else one made from the values and held
     as if the ORM had loaded it (identity map, no pending changes). The hot paths read their rows as plain
     rows, which skips the ORM's per-statement and per-row loading machinery."""
-    from sqlalchemy.orm import make_transient_to_detached
-    from sqlalchemy.orm.util import identity_key
-
     mapper = cls.__mapper__  # type: ignore[attr-defined]
     ident = tuple(values[c.name] for c in mapper.primary_key)
     held = session.identity_map.get(identity_key(cls, ident))
     if held is not None:
         return held
-    obj = cls(**{prop.key: values[prop.columns[0].name] for prop in mapper.column_attrs})
-    make_transient_to_detached(obj)
+    obj = mapper.class_manager.new_instance()  # the values go in as loaded ones: no attribute events
+    instance_dict(obj).update({prop.key: values[prop.columns[0].name] for prop in mapper.column_attrs})
+    make_transient_to_detached(obj)  # the values become its committed state, with the identity key
     session.add(obj)
     return obj

@@ -140,3 +140,17 @@ def test_a_prepared_query_keeps_its_constants_and_percent_signs(core: Core) -> N
         assert list(unit.execute(query.statement(connection)).scalars()) == [
             unit.session.get(Case, case_id).number
         ]
+
+
+def test_an_adopted_row_is_the_sessions_object_with_nothing_to_write(core: Core, statements: list[str]) -> None:
+    """`prepared.adopt`: a row read by a Core statement becomes the case object as if the ORM had loaded it."""
+    case_id = open_case(core)
+    with core.unit() as unit:
+        row = unit.session.execute(select(*Case.__table__.c).where(Case.id == case_id)).one()
+        case = prepared.adopt(unit.session, Case, dict(row._mapping))
+        assert (case.number, case.party, case.revision) == (row.number, row.party, row.revision)
+        assert unit.session.get(Case, case_id) is case  # in the identity map
+        assert prepared.adopt(unit.session, Case, dict(row._mapping)) is case  # held already: the same object
+        assert not unit.session.dirty and not unit.session.new
+        sent = len(statements)
+    assert len(statements) == sent  # committing wrote nothing for it
