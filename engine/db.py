@@ -5,13 +5,10 @@ commits once at the end (or rolls everything back), so no error leaves anything 
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
-import orjson
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -25,15 +22,11 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         if self.is_sqlite:
             _ensure_sqlite_dir(url)
-            self.engine: Engine = create_engine(
-                url, connect_args={"timeout": 30, "check_same_thread": False}, **_JSON_CODEC
-            )
+            self.engine: Engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
             _sqlite_serialized_writes(self.engine)
         else:
             # No ping per checkout (a round trip per transaction): connections are recycled hourly instead.
-            self.engine = create_engine(
-                url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=3600, **_JSON_CODEC
-            )
+            self.engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=3600)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
@@ -47,21 +40,6 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
-
-
-def json_dumps(value: Any) -> str:
-    """JSON text of a JSON/JSONB column value: orjson (about five times faster than the standard
-    library; the workflow state, projections and audit payloads of every completion go through it),
-    non-ASCII written as UTF-8 rather than escaped. A value orjson refuses (an integer beyond 64 bits)
-    goes to the standard library, which writes it or raises as it always did."""
-    try:
-        return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
-    except TypeError:  # orjson.JSONEncodeError is a TypeError
-        return json.dumps(value, ensure_ascii=False)
-
-
-# Reading stays with the standard library: orjson reads an integer beyond 64 bits as a float, silently.
-_JSON_CODEC = {"json_serializer": json_dumps}
 
 
 def _ensure_sqlite_dir(url: str) -> None:
