@@ -73,13 +73,13 @@ def write(task: Any, due: datetime | None, subworkflows: dict[Any, Any]) -> DueV
         return None
     name, fmt = found
     value = formatted(due, fmt)
-    guarded = _guarded(task)
-    seen = guarded if guarded is not None else task
+    activity = guarded(task)
+    seen = activity if activity is not None else task
     before = seen.data.get(name)
     targets = [task]
-    if guarded is not None and not guarded.has_state(TaskState.FINISHED_MASK):
-        targets.append(guarded)
-        targets.extend(_inside(guarded, subworkflows))
+    if activity is not None and not activity.has_state(TaskState.FINISHED_MASK):
+        targets.append(activity)
+        targets.extend(_inside(activity, subworkflows))
     for target in targets:
         if target.data.get(name, _MISSING) != value:
             target.data[name] = value
@@ -89,8 +89,8 @@ def write(task: Any, due: datetime | None, subworkflows: dict[Any, Any]) -> DueV
 _MISSING = object()
 
 
-def _guarded(task: Any) -> Any:
-    """The activity a boundary timer sits on (its sibling under the boundary-event split)."""
+def guarded(task: Any) -> Any:
+    """The activity a boundary event sits on (its sibling under the boundary-event split), else None."""
     if not isinstance(task.task_spec, BoundaryEvent) or task.parent is None:
         return None
     for sibling in task.parent.children:

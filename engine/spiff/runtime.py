@@ -36,6 +36,7 @@ from engine.errors import Conflict, NotFound, WorkflowError
 
 from . import due_variables
 from .due_variables import DueVariableChange
+from .due_variables import guarded as _attached_task
 from .scripts import make_script_engine
 
 _REGISTRY = BpmnWorkflowSerializer.configure(SPIFF_CONFIG)
@@ -513,15 +514,6 @@ def _parse_due(value: Any) -> datetime | None:
 
 def _interrupting(spec: Any) -> bool:
     return isinstance(spec, BoundaryEvent) and bool(spec.cancel_activity)
-
-
-def _attached_task(task: Any) -> Any:
-    if not isinstance(task.task_spec, BoundaryEvent) or task.parent is None:
-        return None
-    for sibling in task.parent.children:
-        if sibling is not task and not isinstance(sibling.task_spec, BoundaryEvent):
-            return sibling
-    return None
 
 
 def _attached_bpmn_id(task: Any) -> str | None:
