@@ -130,7 +130,9 @@ def _opening_context(unit: Unit, matter_code: Any) -> tuple[_AgencyRef, MatterVi
     """In one query: the user's agency, the matter, the agency's competence for it, and the newest
     deployed version of the matter's procedure (checked by the caller in the order errors are told)."""
     code = matter_code if isinstance(matter_code, str) else None
-    found = unit.execute(_OPENING.statement(unit.session.connection()), {"agency_id": unit.actor.agency_id, "code": code}).one()
+    found = unit.first(_OPENING, {"agency_id": unit.actor.agency_id, "code": code})
+    if found is None:  # the acting user's agency is gone
+        raise Forbidden("your agency does not exist")
     agency = _AgencyRef(*found[:3])
     matter = found[3:10] if found[3] is not None else None
     row = _DefinitionRef(*found[11:]) if found[11] is not None else None

@@ -122,6 +122,12 @@ class Unit:
         self.writes.flush()
         return self.session.connection().execute(statement, params)
 
+    def first(self, query: Any, params: dict[str, Any]) -> Any:
+        """The first row of a fixed query (`prepared.Query`) on the unit's connection, or None; queued
+        writes go first. On PostgreSQL it runs prepared, on the DBAPI cursor (`prepared.run_raw`)."""
+        self.writes.flush()
+        return query.first(self.session.connection(), params)
+
     @property
     def writes(self) -> Writes:
         """Statements queued to go to the database together (see engine/writes.py)."""

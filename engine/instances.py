@@ -36,8 +36,7 @@ def try_lock_due(unit: Unit, case_id: int) -> Case | None:
     due by the unit's clock, reading (and locking) its workflow state in the same statement, held for
     `load`. None when another transaction holds the case or nothing of it is due any more (another
     process fired it): then nothing is locked and no state is read."""
-    statement = _LOCKED_DUE.statement(unit.session.connection())
-    found = unit.execute(statement, {"case_id": case_id, "now": unit.now}).first()
+    found = unit.first(_LOCKED_DUE, {"case_id": case_id, "now": unit.now})
     if found is None:
         return None
     width = len(Case.__table__.c)

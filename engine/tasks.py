@@ -207,8 +207,7 @@ def _locked(unit: Unit, task_id: str) -> tuple[Case, _Task]:
     The case row is locked first (FOR UPDATE OF names it first), as every writer of a case does, so
     there is no lock-order deadlock; the task and state rows are locked too, so that after waiting for
     a concurrent completion PostgreSQL re-reads their newest versions, not the ones it saw before."""
-    statement = _LOCKED_TASK.statement(unit.session.connection())
-    found = unit.execute(statement, {"task_id": task_id, "user_id": unit.actor.user_id}).first()
+    found = unit.first(_LOCKED_TASK, {"task_id": task_id, "user_id": unit.actor.user_id})
     if found is None:
         raise NotFound(f"task {task_id} does not exist")
     width = len(_CASE.c)

@@ -80,7 +80,7 @@ class Writes:
         statements = [_Statement(connection, n, item) for n, item in enumerate(queue)]
         if connection.dialect.name == "postgresql":  # one round trip; psycopg2 binds on the client
             params = {k: v for s in statements for k, v in s.params.items()}
-            connection.exec_driver_sql(";\n".join(s.sql for s in statements), params)
+            prepared.run_raw(connection, ";\n".join(s.sql for s in statements), params)
         else:  # sqlite3 runs one statement per call
             for statement in statements:
                 connection.exec_driver_sql(statement.sql, statement.params)

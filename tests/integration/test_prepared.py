@@ -12,10 +12,12 @@ from typing import Any
 
 import pytest
 from sqlalchemy import event, select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from engine import cases, prepared, tasks
 from engine.accounts import principal_for_username
 from engine.core import Core
+from engine.db import Database
 from engine.demo import STEP_DATA
 from engine.models import AuditEvent, Case, TaskRow, User
 
@@ -107,7 +109,8 @@ def test_a_failed_batch_then_the_next_unit_works(core: Core) -> None:
         actor = principal_for_username(unit, "officer1")
         task_id = unit.session.scalar(select(TaskRow.id).where(TaskRow.case_id == case_id, TaskRow.bpmn_id == "verify_clue"))
         existing = dict(unit.session.execute(select(TaskRow.__table__).where(TaskRow.id == task_id)).one()._mapping)
-    with pytest.raises(Exception, match="(?i)unique|duplicate"), core.unit(actor) as unit:
+    # raised as SQLAlchemy raises it, whether the batch ran through SQLAlchemy (SQLite) or on the cursor
+    with pytest.raises(IntegrityError, match="(?i)unique|duplicate"), core.unit(actor) as unit:
         tasks.complete(unit, task_id, STEP_DATA["verify_clue"])
         unit.writes.insert(TaskRow.__table__, [existing])  # last in the batch: the statements before it have run
 
@@ -154,3 +157,27 @@ def test_an_adopted_row_is_the_sessions_object_with_nothing_to_write(core: Core,
         assert not unit.session.dirty and not unit.session.new
         sent = len(statements)
     assert len(statements) == sent  # committing wrote nothing for it
+
+
+
+def test_a_lost_server_connection_is_dropped_and_the_next_unit_works(postgres_db: Database) -> None:
+    """`run_raw` (the lock-and-read and the batch of a completion, on the DBAPI cursor): when the server has
+    ended the connection, the error is SQLAlchemy's with the connection invalidated, so the pool does not
+    hand the dead connection out again; the next unit gets a new one."""
+    with postgres_db.engine.connect() as conn:
+        pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        admin = postgres_db.engine.raw_connection()  # another pooled connection: conn is checked out
+        try:
+            with admin.cursor() as cursor:
+                cursor.execute("SELECT pg_terminate_backend(%s)", (pid,))
+            admin.commit()
+        finally:
+            admin.close()
+
+        with pytest.raises(DBAPIError) as raised:
+            prepared.run_raw(conn, "SELECT 1", {}, fetch=True)
+        assert raised.value.connection_invalidated and conn.invalidated
+
+    with postgres_db.engine.connect() as conn:
+        assert conn.execute(text("SELECT pg_backend_pid()")).scalar_one() != pid
+        assert prepared.run_raw(conn, "SELECT %(n)s + 1", {"n": 41}, fetch=True) == [(42,)]
