@@ -15,6 +15,10 @@ it stays when the transaction rolls back, so recording it at once is right.) Not
 DISCARD ALL or DEALLOCATE, and the pool resets connections by ROLLBACK only, which keeps them; a pooler
 in transaction mode (pgbouncer) in front of the server would need its own prepared-statement support.
 
+The hottest of them (a completion's lock-and-read, its batch of writes, case opening's context) run on the
+DBAPI cursor itself (`Query.first`, `run_raw`), their parameters and columns converted by their types as
+SQLAlchemy would: SQLAlchemy's execution layer cost more CPU than psycopg2's own work for them.
+
 SQLite (and any other database) runs the original statements unchanged.
 """
 from __future__ import annotations
@@ -131,15 +135,14 @@ class Query:
         """The first row of a Core query (None when there is none): on PostgreSQL the prepared statement
         run on the DBAPI cursor (`run_raw`), its parameters and columns converted by their types as
         SQLAlchemy would; elsewhere `connection.execute(...).first()`."""
-        statement = self.statement(connection)
+        statement = self.statement(connection)  # PREPAREs it on this connection if need be
         driver = self._driver.get(connection.dialect.name)
         if driver is None or self.orm:
             return connection.execute(statement, params).first()
-        bound = {
-            name: (params[name] if default is _REQUIRED else default) for name, _, default in driver.binds
-        }
-        bound = {name: (p(bound[name]) if p is not None and bound[name] is not None else bound[name])
-                 for name, p, _ in driver.binds}
+        bound = {}
+        for name, process, constant in driver.binds:
+            value = params[name] if constant is _REQUIRED else constant
+            bound[name] = process(value) if process is not None and value is not None else value
         rows = run_raw(connection, driver.sql, bound, fetch=True)
         if not rows:
             return None
