@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import contextvars
 import json
+import logging
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -74,6 +76,33 @@ _timer_module.datetime = _ClockedDatetime  # type: ignore[attr-defined]
 # ids: `uuid4` where a task is created, `UUID` where a task is restored.
 _task_module.uuid4 = lambda: str(uuid4())  # type: ignore[attr-defined]
 _task_converters.UUID = str  # type: ignore[attr-defined]
+
+
+# --------------------------------------------------------------------------------------------
+# A task's state change builds its log record only when the log is on
+# --------------------------------------------------------------------------------------------
+# `Task._set_state` formats its message and collects the task's log extras (a dict of eight fields, the
+# parent looked up) for `logger.info` / `logger.debug` on every state change, ~30 per completed task, and
+# the logger then drops them: Zhifa does not log SpiffWorkflow's task states. This is the same method with
+# the record built only when its level is enabled (so `logging.getLogger("spiff.task").setLevel(INFO)`
+# still gives SpiffWorkflow's records unchanged).
+_task_logger = _task_module.logger
+
+
+def _set_state(self: Any, value: int) -> None:
+    if value != self._state:
+        now = time.time()
+        elapsed = now - self.last_state_change
+        self.last_state_change = now
+        self._state = value
+        if _task_logger.isEnabledFor(logging.INFO):
+            _task_logger.info(f"State changed to {TaskState.get_name(value)}",
+                              extra=self.collect_log_extras({"elapsed": elapsed}))
+    elif _task_logger.isEnabledFor(logging.DEBUG):
+        _task_logger.debug(f"State set to {TaskState.get_name(value)}", extra=self.collect_log_extras())
+
+
+_task_module.Task._set_state = _set_state  # type: ignore[method-assign]
 
 
 @contextmanager
