@@ -39,9 +39,8 @@ def try_lock_due(unit: Unit, case_id: int) -> Case | None:
     found = unit.first(_LOCKED_DUE, {"case_id": case_id, "now": unit.now})
     if found is None:
         return None
-    width = len(Case.__table__.c)
-    case = prepared.adopt(unit.session, Case, dict(zip(Case.__table__.c.keys(), found[:width])))
-    hold(unit, case.id, *found[width:])
+    case, rest = prepared.adopt_leading(unit.session, Case, found)
+    hold(unit, case.id, *rest)
     return case
 
 

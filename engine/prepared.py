@@ -211,3 +211,12 @@ def adopt(session: Any, cls: type, values: dict[str, Any]) -> Any:
     make_transient_to_detached(obj)  # the values become its committed state, with the identity key
     session.add(obj)
     return obj
+
+
+def adopt_leading(session: Any, cls: type, row: tuple[Any, ...]) -> tuple[Any, tuple[Any, ...]]:
+    """`adopt` for a row whose leading columns are every column of `cls`'s table, in table order (a
+    statement selecting `*table.c` first): the session's object for them and the row's other columns."""
+    columns = cls.__table__.c  # type: ignore[attr-defined]
+    width = len(columns)
+    return adopt(session, cls, dict(zip(columns.keys(), row[:width]))), row[width:]
+

@@ -210,10 +210,9 @@ def _locked(unit: Unit, task_id: str) -> tuple[Case, _Task]:
     found = unit.first(_LOCKED_TASK, {"task_id": task_id, "user_id": unit.actor.user_id})
     if found is None:
         raise NotFound(f"task {task_id} does not exist")
-    width = len(_CASE.c)
-    case = prepared.adopt(unit.session, Case, dict(zip(_CASE.c.keys(), found[:width])))
-    row = _Task(*found[width: width + len(_Task._fields)])
-    instances.hold(unit, case.id, *found[width + len(_Task._fields):])
+    case, rest = prepared.adopt_leading(unit.session, Case, found)
+    row = _Task(*rest[:len(_Task._fields)])
+    instances.hold(unit, case.id, *rest[len(_Task._fields):])
     if row.state != "ready":
         check_visible(unit, case.agency_id)
         raise Conflict(f"task {row.name} is {row.state}, not ready")
