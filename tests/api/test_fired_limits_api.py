@@ -35,11 +35,48 @@ def test_the_import_response_lists_recounted_limits_and_the_case_shows_them(logi
     untouched = {t["bpmn_id"]: t for t in officer.get(f"/api/v1/cases/{b}").get_json()["timers"]}[P7]
     assert (untouched["provisional"], untouched["recounted_due_at"]) == (False, None)
 
-    web = client(create_app(Core(replace(core.settings, token_ttl_seconds=3600, secret_key="test-secret"),
-                                 clock=core.clock, db=core.db)), "officer1")
+    web = web_client(core, "officer1")
     page = web.get(f"/cases/{a}").get_data(as_text=True)
     assert "本期限按临时节假日安排计算已于2027-01-06届满；按正式通知应于2027-01-07届满。" in page
     assert "期限提前届满，当事人的法定期间被缩短。" in page
     assert "按正式节假日安排重新计算期限" in page  # the timeline entry of the audit event
     other = web.get(f"/cases/{b}").get_data(as_text=True)
     assert "按临时节假日安排计算" not in other
+
+
+def web_client(core: Core, username: str) -> Any:
+    return client(create_app(Core(replace(core.settings, token_ttl_seconds=3600, secret_key="test-secret"),
+                                  clock=core.clock, db=core.db)), username)
+
+
+def test_the_calendar_page_lists_recounted_limits_apart_from_moved_timers(core: Core, clock: FrozenClock) -> None:
+    import io
+    import json
+    import re
+
+    from tests.web.test_web_http import csrf
+
+    a, _ = ran_out_on_the_provisional_count(core, clock)
+    clock.set(at("2027-01-07T09:00:00"))
+    web = web_client(core, "admin")
+    listed = web.get("/calendar").get_data(as_text=True)
+    assert "2027" in listed and "临时" in listed and 'enctype="multipart/form-data"' in listed
+
+    body = json.dumps(official_2027("2027-01-06"), ensure_ascii=False).encode()
+    page = web.post("/calendar", data={"csrf_token": csrf(web, "/calendar"), "entry": (io.BytesIO(body), "2027.json")},
+                    content_type="multipart/form-data").get_data(as_text=True)
+    assert "已导入2027年" in page
+    moved = re.search(r'<table class="list rescheduled">(.*?)</table>', page, re.S).group(1)
+    recounted = re.search(r'<table class="list recounted">(.*?)</table>', page, re.S).group(1)
+    assert "timer_p5_handling" in moved and P7 not in moved  # P5 still waits: moved (no longer provisional)
+    assert f'href="/cases/{a}"' in recounted and "2027-01-06" in recounted and "2027-01-07" in recounted
+    assert "提前届满" in recounted
+
+    refused = web.post("/calendar", data={"csrf_token": csrf(web, "/calendar"), "entry": (io.BytesIO(b"{"), "2027.json")},
+                       content_type="multipart/form-data")
+    assert refused.status_code == 200 and "该文件不是 JSON 格式的节假日年度数据。" in refused.get_data(as_text=True)
+    officer = web_client(core, "officer1")
+    assert 'enctype="multipart/form-data"' not in officer.get("/calendar").get_data(as_text=True)  # reading only
+    assert officer.post("/calendar", data={"csrf_token": csrf(officer, "/calendar"),
+                                           "entry": (io.BytesIO(body), "2027.json")},
+                        content_type="multipart/form-data").status_code == 403

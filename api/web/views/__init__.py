@@ -13,4 +13,5 @@ from . import (  # noqa: F401
     reviews,
     supervision,
     template_editing,
+    calendar,
 )
