@@ -48,7 +48,7 @@ def official_2027(*extra_rest: str) -> dict[str, Any]:
 
 def served_on(core: Core, clock: FrozenClock, day: str) -> int:
     """A case whose prior notice was served at 10:00 on `day` (its statement period P7 then runs)."""
-    clock.set(at(f"{day}T11:00:00"))
+    clock.set(at(f"{day}T10:00:00"))
     case_id = open_demo_case(core, "440201003001", PARTY, "投诉：商品未明码标价")
     run_steps(core, case_id, TO_NOTICE, {
         "approve_filing": {"approval_date": day}, "investigate": {"investigation_ended_on": day},
@@ -59,8 +59,8 @@ def served_on(core: Core, clock: FrozenClock, day: str) -> int:
 
 def ran_out_on_the_provisional_count(core: Core, clock: FrozenClock) -> tuple[int, int]:
     """Cases A and B, their statement periods run out (fired by the sweep) on the provisional calendar."""
-    a = served_on(core, clock, "2026-12-29")
     b = served_on(core, clock, "2026-12-28")
+    a = served_on(core, clock, "2026-12-29")
     clock.set(at(AFTER_BOTH_RAN_OUT))
     assert run_due(core) == 2
     assert p7(core, a).status == "fired" and p7(core, a).provisional is True
