@@ -10,7 +10,12 @@ from typing import Any
 from api import create_app
 from engine.clock import FrozenClock
 from engine.core import Core
-from tests.integration.test_fired_limits import P7, at, official_2027, ran_out_on_the_provisional_count
+from tests.integration.test_fired_limits import (
+    P7,
+    at,
+    official_2027,
+    ran_out_on_the_provisional_count,
+)
 from tests.web.test_web_http import client
 
 
@@ -60,14 +65,14 @@ def test_the_calendar_page_lists_recounted_limits_apart_from_moved_timers(core: 
     clock.set(at("2027-01-07T09:00:00"))
     web = web_client(core, "admin")
     listed = web.get("/calendar").get_data(as_text=True)
-    assert "2027" in listed and "临时" in listed and 'enctype="multipart/form-data"' in listed
+    assert "2027" in listed and "暂定" in listed and 'enctype="multipart/form-data"' in listed
 
     body = json.dumps(official_2027("2027-01-06"), ensure_ascii=False).encode()
     page = web.post("/calendar", data={"csrf_token": csrf(web, "/calendar"), "entry": (io.BytesIO(body), "2027.json")},
                     content_type="multipart/form-data").get_data(as_text=True)
     assert "已导入2027年" in page
-    moved = re.search(r'<table class="list rescheduled">(.*?)</table>', page, re.S).group(1)
-    recounted = re.search(r'<table class="list recounted">(.*?)</table>', page, re.S).group(1)
+    moved = re.search(r'<table class="list rescheduled">(.*?)</table>', page, re.DOTALL).group(1)
+    recounted = re.search(r'<table class="list recounted">(.*?)</table>', page, re.DOTALL).group(1)
     assert "timer_p5_handling" in moved and P7 not in moved  # P5 still waits: moved (no longer provisional)
     assert f'href="/cases/{a}"' in recounted and "2027-01-06" in recounted and "2027-01-07" in recounted
     assert "提前届满" in recounted

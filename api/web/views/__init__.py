@@ -3,6 +3,7 @@ from . import (  # noqa: F401
     alerts,
     auth,
     benchmarks,
+    calendar,
     complaints,
     documents,
     evidence,
@@ -13,5 +14,4 @@ from . import (  # noqa: F401
     reviews,
     supervision,
     template_editing,
-    calendar,
 )
