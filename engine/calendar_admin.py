@@ -9,7 +9,10 @@ When a year changes, every open (waiting) timer whose due date the change moves 
 its clock start and statutory limit (plus the case-clock changes of `engine.case_clock`) and moved,
 in the workflow state and in the projection, with one `timer.rescheduled` audit event each. This is
 how deadlines counted through a provisional year (built from 放假办法 Art. 2) are corrected once the
-official notice is out. Everything happens in the importing transaction: a failure changes nothing.
+official notice is out. A limit that already ran out on the provisional count cannot be moved: it is
+recounted and reported (`engine.fired_limits`: `timer.recounted`, an alert, the case page's note), and
+listed apart in the result (`ImportResult.recounted`). Everything happens in the importing transaction:
+a failure changes nothing.
 """
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import audit, instances
+from engine import audit, fired_limits, instances
 from engine import calendar as legal_calendar
 from engine.accounts import require_role
 from engine.calendar_models import CalendarYear
@@ -62,6 +65,7 @@ class ImportResult:
     year: YearView
     replaced: str  # "packaged" | "stored" | "provisional"
     rescheduled: list[Rescheduled]
+    recounted: list[fired_limits.Recounted]  # limits that had already run out on the provisional count
 
 
 # -- the calendar every unit counts with --------------------------------------------------------
@@ -132,9 +136,11 @@ def import_year(unit: Unit, entry: Any, *, year: int | None = None, source: str 
     audit.record(unit, "calendar.year_imported",
                  {"year": number, "source": row.source, "revision": row.revision, "replaced": replaced},
                  agency_id=unit.actor.agency_id or None)
-    moved = reschedule_open_timers(unit, number, reason=f"holiday year {number} imported ({row.source})")
+    reason = f"holiday year {number} imported ({row.source})"
+    moved = reschedule_open_timers(unit, number, reason=reason)
+    recounted = fired_limits.recount_fired_timers(unit, number, reason=reason)
     unit.session.flush()
-    return ImportResult(_view(new_calendar, number, row), replaced, moved)
+    return ImportResult(_view(new_calendar, number, row), replaced, moved, recounted)
 
 
 def _other_stored(unit: Unit, year: int) -> list[dict[str, Any]]:

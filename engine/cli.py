@@ -174,7 +174,8 @@ def _calendar():  # type: ignore[no-untyped-def]
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--source", help="the State Council notice (title, number or address) if the file has no papers")
 def calendar_import(file: str, source: str | None) -> None:
-    """Add or replace one holiday year from a holiday-cn JSON file; open timers it affects are moved."""
+    """Add or replace one holiday year from a holiday-cn JSON file; open timers it affects are moved,
+    limits that already ran out on the provisional count are recounted and reported."""
     import json
 
     from engine import calendar_admin
@@ -196,6 +197,11 @@ def calendar_import(file: str, source: str | None) -> None:
         before = moved.due_before.date().isoformat() if moved.due_before else "-"
         after = moved.due_after.date().isoformat() if moved.due_after else "-"
         click.echo(f"  {moved.case_number} {moved.bpmn_id}: {before} -> {after}")
+    click.echo(f"recounted {len(result.recounted)} time limit(s) that had run out on the provisional calendar")
+    for limit in result.recounted:
+        closed = ", case closed" if limit.case_closed else ""
+        click.echo(f"  {limit.case_number} {limit.bpmn_id}: ran out {limit.fired_due.date().isoformat()}, "
+                   f"officially {limit.official_due.date().isoformat()} (fired {limit.fired.replace('_', ' ')}{closed})")
 
 
 @main.group()

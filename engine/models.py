@@ -260,6 +260,10 @@ class TimerRow(Base):
     interrupting: Mapped[bool] = mapped_column(Boolean)
     # Due date computed through a year with no published holiday notice (a provisional calendar).
     provisional: Mapped[bool] = mapped_column(Boolean)
+    # A limit that fired on a provisional count, recounted when the year's notice was imported
+    # (engine/fired_limits.py): its last day under the official calendar, where that differs from due_at
+    # (which stays the instant the workflow acted on). None otherwise.
+    recounted_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class AuditEvent(Base):

@@ -40,6 +40,8 @@ class TimerView:
     status: str
     provisional: bool
     colour: str | None = None  # green | yellow | red while waiting (engine.supervision.monitoring)
+    # fired on a provisional count, then recounted under the official notice (engine.fired_limits)
+    recounted_due_at: datetime | None = None
 
 
 def timer_view(row: TimerRow, case_number: str, as_of: datetime, cutoffs: dict[str | None, datetime] | None = None) -> TimerView:
@@ -49,7 +51,7 @@ def timer_view(row: TimerRow, case_number: str, as_of: datetime, cutoffs: dict[s
         id=row.id, case_id=row.case_id, case_number=case_number, agency_id=row.agency_id, name=row.name,
         bpmn_id=row.bpmn_id, task_name=row.task_name, kind=row.kind, due_at=row.due_at, started_at=row.started_at,
         legal_basis=row.legal_basis, limit={"amount": row.limit_amount, "unit": row.limit_unit},
-        status=status, provisional=row.provisional, colour=colour,
+        status=status, provisional=row.provisional, colour=colour, recounted_due_at=row.recounted_due_at,
     )
 
 

@@ -22,7 +22,7 @@ class Years(Resource):
 
 @ns.route("/years/<int:year>")
 class Year(Resource):
-    @ns.response(200, "stored; the open timers it moved are listed")
+    @ns.response(200, "stored; the open timers it moved (rescheduled) and the limits that had already run out on the provisional count (recounted) are listed")
     @ns.response(403, "administrators only")
     @ns.response(422, "malformed year data: errors name the entry")
     def put(self, year: int):  # type: ignore[no-untyped-def]

@@ -7,7 +7,8 @@ existing cases (`evaluate_scope`). A violation becomes one alert per rule, case 
 What a rule reads (the data contract, see docs/supervision.md): the case, its matter and the agency's
 competence, the assigned officers' certificates, the `tasks` and `timers` projections, and the
 `task.completed` audit events (their form data); plus the audit actions `evidence.*` (evidence added)
-and the step-data fields `discretion_band` / `deviation_reason` that other capabilities write.
+and the step-data fields `discretion_band` / `deviation_reason` that other capabilities write; and
+`timer.recounted` (a limit that fired on a provisional count, recounted by engine/fired_limits.py).
 """
 from __future__ import annotations
 
@@ -298,6 +299,42 @@ def _evidence_after_decision(f: Facts) -> Iterator[Violation]:
             yield Violation(f"task:{step.task_id}", "作出决定后又调查取证", step.actor_id)
 
 
+def _day_text(instant: str) -> str:
+    day = datetime.fromisoformat(instant).astimezone(CHINA_TZ).date()
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+RECOUNT_BASIS = (
+    "期间计算：民事诉讼法第八十五条；市场监督管理行政处罚程序规定第八十条；民法典第二百条至第二百零四条。"
+    "未公布节假日安排的年度按《全国年节及纪念日放假办法》第二条临时计算，以国务院办公厅节假日安排通知为准"
+)
+
+
+def recount_message(d: dict[str, Any]) -> str:
+    """What a supervisor reads about a `timer.recounted` event (engine/fired_limits.py)."""
+    fired, official = _day_text(d["fired_due"]), _day_text(d["official_due"])
+    text = f"{d.get('name') or d.get('bpmn_id')}按临时节假日安排计算已于{fired}届满；按正式通知应于{official}届满。"
+    if d.get("fired") == "early":
+        text += "期限提前届满，当事人的法定期间被缩短，请核查据此采取的步骤并依法处理。"
+    elif d.get("fired") == "late":
+        text += "期限届满晚于法定届满日，请核查期间届满后采取的步骤。"
+    if d.get("case_closed"):
+        text += "案件已结案，本提示仅作记录。"
+    return text
+
+
+def _limit_recounted(f: Facts) -> Iterator[Violation]:
+    for e in f.events:
+        if e.action != "timer.recounted":
+            continue
+        d = e.detail or {}
+        yield Violation(
+            f"recount:{d['timer_id']}:{d['official_due'][:10]}", recount_message(d), f.first_officer,
+            {"bpmn_id": d.get("bpmn_id"), "fired_due": d["fired_due"], "official_due": d["official_due"], "fired": d.get("fired")},
+            basis=f"{d['legal_basis']}；{RECOUNT_BASIS}" if d.get("legal_basis") else None,
+        )
+
+
 RULES = [
     Rule("matter_outside_catalogue", "事项不在目录或超越职权", "high",
          "《广东省人民政府办公厅关于推进广东省行政执法信息平台和行政执法监督网络平台建设的指导意见》（2019-170）三(5)：未纳入目录管理系统的执法事项不得实施",
@@ -316,6 +353,8 @@ RULES = [
     Rule("simplified_above_threshold", "简易程序超过限额", "high", settings()["simplified_procedure"]["basis"], _simplified_above_threshold),
     Rule("deadline_overdue", "法定期限届满", "medium", "见期限的法定依据", _deadline_overdue, frozenset({"timers"})),
     Rule("evidence_after_decision", "决定后补充证据", "medium", "行政处罚法第四十七条（执法全过程记录）", _evidence_after_decision),
+    Rule("limit_recounted", "期限按临时节假日安排届满，与正式通知不符", "high", RECOUNT_BASIS, _limit_recounted,
+         frozenset({"recounts"})),
 ]
 RULES_BY_ID = {r.id: r for r in RULES}
 # The steps whose completion the rules read, and the step-data fields they read (see `triggers`).
@@ -351,9 +390,11 @@ def after_save(unit: Unit, case: Case, *, tasks_changed: bool = True) -> None:
 
 def changes(action: str, detail: dict[str, Any]) -> frozenset[str]:
     """What an audit event changed that a rule reads: "steps" (a step a rule reads), "events" (evidence),
-    "timers" (a fired timer); nothing for any other event."""
+    "timers" (a fired timer), "recounts" (a fired limit recounted); nothing for any other event."""
     if action == "timer.fired":
         return frozenset({"timers"})
+    if action == "timer.recounted":  # a fired limit recounted under an imported holiday notice (engine/fired_limits.py)
+        return frozenset({"recounts"})
     if action.startswith("evidence."):
         return frozenset({"events"})
     if action != "task.completed":
@@ -371,7 +412,7 @@ def triggers(action: str, detail: dict[str, Any]) -> bool:
 def rules_for(changed: set[str]) -> list[Rule]:
     """The rules a transaction's changes can break: all of them after a step or evidence; after timers
     fired and nothing else, those watching timers (and tasks, when the firing changed tasks)."""
-    if changed - {"timers", "tasks"}:
+    if changed - {"timers", "tasks", "recounts"}:
         return RULES
     return [rule for rule in RULES if rule.watches & changed]
 

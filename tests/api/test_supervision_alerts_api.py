@@ -72,7 +72,7 @@ def test_acknowledge_dismiss_escalate(core: Core, login: Any, overdue: dict[str,
 
 def test_rules_and_on_demand_evaluation(core: Core, login: Any) -> None:
     rules = login("supervisor1").get("/api/v1/supervision/rules").get_json()["items"]
-    assert len(rules) == 10 and all(r["basis"] for r in rules)
+    assert len(rules) == 11 and all(r["basis"] for r in rules)
     open_case(core, login("officer1"), ("officer1", "officer2"), PRICE_TAGS, TIANHE_PARTY, "天河")
     core.clock.set(AFTER_P2)  # overdue, but no sweep has run: evaluating finds it
     first = login("supervisor1").post("/api/v1/supervision/compliance/evaluate").get_json()

@@ -209,6 +209,13 @@ def test_a_fired_timer_runs_only_the_rules_watching_timers_and_tasks() -> None:
     assert compliance.changes("timer.fired", {}) == {"timers"} and compliance.changes("task.claimed", {}) == frozenset()
 
 
+def test_a_recounted_limit_runs_only_its_own_rule() -> None:
+    # the rule itself, on real cases and an import: tests/integration/test_fired_limits.py
+    assert compliance.changes("timer.recounted", {}) == {"recounts"}
+    assert [r.id for r in compliance.rules_for({"recounts"})] == ["limit_recounted"]
+    assert compliance.RULES_BY_ID["limit_recounted"].severity == "high"
+
+
 # A decision whose service task is guarded by an interrupting limit: when it runs out, the task is cancelled
 # and the decision has no service recorded and none waiting. The sweep itself must raise the alert.
 SERVICE_CUT = """<?xml version="1.0" encoding="UTF-8"?>

@@ -3,6 +3,7 @@ from . import (  # noqa: F401
     alerts,
     auth,
     benchmarks,
+    calendar,
     complaints,
     documents,
     evidence,
