@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from engine import audit, fired_limits, instances
+from engine import audit, fired_limits, instances, timers
 from engine import calendar as legal_calendar
 from engine.accounts import require_role
 from engine.calendar_models import CalendarYear
@@ -206,16 +206,7 @@ def _check_days(entry: dict[str, Any]) -> None:
 # -- moving the timers a changed year affects -----------------------------------------------------
 def reschedule_open_timers(unit: Unit, year: int, *, reason: str) -> list[Rescheduled]:
     """Recompute every waiting timer whose period can touch ``year``; move those whose due changed."""
-    low = datetime(year - 1, 12, 1, tzinfo=CHINA_TZ)
-    high = date(year + 1, 1, 31)
-    rows = unit.session.scalars(
-        select(TimerRow).where(TimerRow.status == "waiting", TimerRow.due_at.is_not(None), TimerRow.due_at >= low)
-        .order_by(TimerRow.case_id, TimerRow.id)
-    ).all()
-    by_case: dict[int, list[TimerRow]] = {}
-    for row in rows:
-        if row.started_at and row.limit_amount and row.limit_unit and legal_calendar.legal_date(row.started_at) <= high:
-            by_case.setdefault(row.case_id, []).append(row)
+    by_case = timers.through_year(unit, year, TimerRow.status == "waiting")
     moved: list[Rescheduled] = []
     for case_id, timer_rows in by_case.items():
         moved.extend(_reschedule_case(unit, instances.lock_case(unit, case_id), timer_rows, reason))

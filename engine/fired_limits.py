@@ -25,13 +25,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import or_, select
 
-from engine import audit, instances
-from engine import calendar as legal_calendar
+from engine import audit, instances, timers
 from engine.case_clock import timer_due
 from engine.clock import CHINA_TZ
 from engine.core import Unit
@@ -58,18 +57,10 @@ class Recounted:
 
 def recount_fired_timers(unit: Unit, year: int, *, reason: str) -> list[Recounted]:
     """Recount every fired provisional deadline whose period can touch ``year``; report those that differ."""
-    low = datetime(year - 1, 12, 1, tzinfo=CHINA_TZ)
-    high = date(year + 1, 1, 31)
-    rows = unit.session.scalars(
-        select(TimerRow).where(
-            TimerRow.status.in_(FIRED), TimerRow.provisional.is_(True), TimerRow.due_at >= low,
-            or_(TimerRow.kind.is_(None), TimerRow.kind == "deadline"),
-        ).order_by(TimerRow.case_id, TimerRow.id)
-    ).all()
-    by_case: dict[int, list[TimerRow]] = {}
-    for row in rows:
-        if row.started_at and row.limit_amount and row.limit_unit and legal_calendar.legal_date(row.started_at) <= high:
-            by_case.setdefault(row.case_id, []).append(row)
+    by_case = timers.through_year(
+        unit, year, TimerRow.status.in_(FIRED), TimerRow.provisional.is_(True),
+        or_(TimerRow.kind.is_(None), TimerRow.kind == "deadline"),
+    )
     found: list[Recounted] = []
     for case_id, timer_rows in by_case.items():
         found.extend(_recount_case(unit, instances.lock_case(unit, case_id), timer_rows, reason))

@@ -8,12 +8,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import and_, bindparam, exists, func, or_, select, union_all
 
 from engine import audit, instances
+from engine import calendar as legal_calendar
+from engine.clock import CHINA_TZ
 from engine.core import Core, Unit
 from engine.errors import InvalidInput, Problem, ZhifaError
 from engine.models import Agency, Case, TimerRow
@@ -296,3 +298,21 @@ def _advance_case(unit: Unit, case_id: int, worker: str) -> bool:
     if failing:
         incidents.resolve(unit, case_id)
     return bool(fired)
+
+
+def through_year(unit: Unit, year: int, *where: Any) -> dict[int, list[TimerRow]]:
+    """The statutory timer rows (also matching `where`) whose period can touch `year`, by case, in case
+    and id order: due from 1 December of the year before, clock started by 31 January of the year after,
+    with a clock start and a limit to count again. What a holiday year's import recounts
+    (engine/calendar_admin.py, engine/fired_limits.py)."""
+    rows = unit.session.scalars(
+        select(TimerRow).where(*where, TimerRow.due_at.is_not(None), TimerRow.due_at >= datetime(year - 1, 12, 1, tzinfo=CHINA_TZ))
+        .order_by(TimerRow.case_id, TimerRow.id)
+    ).all()
+    high = date(year + 1, 1, 31)
+    by_case: dict[int, list[TimerRow]] = {}
+    for row in rows:
+        if row.started_at and row.limit_amount and row.limit_unit and legal_calendar.legal_date(row.started_at) <= high:
+            by_case.setdefault(row.case_id, []).append(row)
+    return by_case
+
